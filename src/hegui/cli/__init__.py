@@ -1,0 +1,1 @@
+"""The ``hegui`` command line."""

@@ -1,0 +1,56 @@
+"""The ``hegui`` command. Thin: parses arguments, calls domain services, prints results."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hegui import __version__
+from hegui.cli import common
+from hegui.cli.foundation import db_app, register_foundation
+from hegui.errors import HeguiError
+
+app = typer.Typer(
+    name="hegui",
+    help="hegui (合规): compliance for generative-AI services under China's Generative AI Measures.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hegui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="config file (default: $HEGUI_CONFIG or ./hegui.yaml)")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    common.STATE.config_file = config
+
+
+register_foundation(app)
+app.add_typer(db_app, name="db")
+# Domain command groups register below, one line each.
+
+
+def run() -> None:
+    """Entry point: user errors become one clear line on stderr and exit code 2."""
+    try:
+        app()
+    except HeguiError as err:
+        common.err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    finally:
+        common.STATE.close()

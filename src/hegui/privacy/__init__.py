@@ -1,0 +1,1 @@
+"""Personal-data protection: encryption at rest, retention, user rights, egress control, PII masking."""
