@@ -62,7 +62,8 @@ def _load_modules() -> None:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as err:
-            if err.name != name:
+            # Only "this module (or its package) is not there yet" is fine; a broken import is not.
+            if err.name is None or not (name == err.name or name.startswith(err.name + ".")):
                 raise
 
 
