@@ -1,6 +1,7 @@
 """Every table's model. Import a domain's module here so migrations and tests see the whole schema."""
 
-from hegui.store.models import core
+import hegui.store.models.corpus  # noqa: F401  (corpus-audit tables)
+from hegui.store.models import audit, core, identity  # noqa: F401
 from hegui.store.models.base import Base
 
 __all__ = ["Base", "core"]
