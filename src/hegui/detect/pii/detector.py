@@ -1,0 +1,171 @@
+"""``PiiDetector``: Chinese personal identifiers found by pattern, kept only when they validate.
+
+Candidates come from patterns with strict boundaries (a number inside a longer digit run is never
+a candidate); each candidate must then pass its validator (checksums, real dates, plausible
+prefixes). Full-width digits and letters are folded first with a length-preserving table, so
+offsets stay those of the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hegui.detect.base import Direction, Finding
+from hegui.detect.pii import validators as v
+
+if TYPE_CHECKING:
+    from hegui.policy.pack import PolicyPack
+
+PII_TYPES: tuple[str, ...] = (
+    "cn_resident_id", "bank_card", "cn_uscc", "cn_mobile", "cn_landline", "passport", "hk_macau_permit",
+    "taiwan_permit", "email", "ipv4", "ipv6", "cn_license_plate", "cn_name", "cn_address",
+)
+
+SEVERITY: dict[str, int] = {
+    "cn_resident_id": 3, "bank_card": 3, "passport": 3, "hk_macau_permit": 3, "taiwan_permit": 3,
+    "cn_mobile": 2, "email": 2, "cn_license_plate": 2, "cn_name": 2, "cn_address": 2,
+    "cn_landline": 1, "cn_uscc": 1, "ipv4": 1, "ipv6": 1,
+}
+
+# Longest candidate any pattern below can match, in original characters (separators included).
+# The streaming moderator holds back at least this much so no value straddles a release point.
+MAX_PII_LENGTH = 80
+
+# Full-width ASCII (U+FF01–FF5E) and the ideographic space fold to ASCII one-for-one.
+_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+_NUM_L = r"(?<![0-9A-Za-z])"
+_NUM_R = r"(?![0-9A-Za-z])"
+_SEP = r"[ \-]"
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    type: str
+    regex: re.Pattern[str]
+    validate: Callable[[str], object | None]
+    group: int = 0
+
+
+def _ok_taiwan_labelled(s: str) -> str | None:
+    return s if s.isdigit() and len(set(s)) > 2 else None
+
+
+def _ok_name(s: str) -> str | None:
+    return s if 2 <= len(s) <= 4 and not any(w in s for w in ("先生", "女士", "不详", "未知", "保密")) else None
+
+
+def _ok_address(s: str) -> str | None:
+    # A real address names an administrative level or a street-level unit.
+    return s if re.search(r"[省市区县镇乡村路街道巷号弄栋楼室]", s) else None
+
+
+_PATTERNS: tuple[_Pattern, ...] = (
+    _Pattern("cn_resident_id", re.compile(
+        _NUM_L + rf"(?:\d{{6}}{_SEP}?\d{{8}}{_SEP}?\d{{3}}[0-9Xx]|\d{{15}})" + _NUM_R), v.validate_resident_id),
+    _Pattern("bank_card", re.compile(
+        r"(?<![0-9])(?:\d{16,19}|\d{4}(?:[ \-]\d{4}){3}(?:[ \-]?\d{1,3})?)(?![0-9])"), v.validate_bank_card),
+    _Pattern("cn_uscc", re.compile(_NUM_L + r"[0-9A-Y]{2}\d{6}[0-9A-Y]{10}" + _NUM_R), v.validate_uscc),
+    _Pattern("cn_mobile", re.compile(
+        r"(?<![0-9A-Za-z+])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}(?![0-9])"), v.validate_mobile),
+    _Pattern("cn_landline", re.compile(
+        r"(?<![0-9A-Za-z+])(?:(?:\+86|0086)[ \-]?\(?0?|\(?0)(?:10|2\d|[3-9]\d{2})\)?[ \-]?[2-9]\d{6,7}(?![0-9])"),
+        v.validate_landline),
+    _Pattern("passport", re.compile(_NUM_L + r"[A-Z]{1,2}\d{7,10}" + _NUM_R), v.validate_passport),
+    _Pattern("hk_macau_permit", re.compile(_NUM_L + r"[A-Z]{1,2}\d{7,10}" + _NUM_R), v.validate_hk_macau_permit),
+    _Pattern("taiwan_permit", re.compile(_NUM_L + r"L\d{8}" + _NUM_R), v.validate_taiwan_permit),
+    _Pattern("taiwan_permit", re.compile(
+        r"(?:台胞证|台湾居民来往大陆通行证|MTP)(?:号码|号)?[:： ]*(\d{8})(?![0-9])"), _ok_taiwan_labelled, group=1),
+    _Pattern("email", re.compile(
+        r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}"
+        r"(?![A-Za-z0-9\-])"), v.validate_email),
+    _Pattern("ipv4", re.compile(r"(?<![0-9A-Za-z.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?[0-9])(?![A-Za-z])"), v.validate_ipv4),
+    _Pattern("ipv6", re.compile(
+        r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4})(?![0-9A-Za-z:])"),
+        v.validate_ipv6),
+    _Pattern("cn_license_plate", re.compile(
+        rf"[{v.PLATE_PROVINCES}][A-HJ-NP-Z][·• ]?[A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9挂学警港澳](?![0-9A-Za-z])"),
+        v.validate_license_plate),
+    _Pattern("cn_name", re.compile(r"(?:姓名|联系人|收件人|收货人)[:：] ?([\u4e00-\u9fff]{2,4})(?![\u4e00-\u9fff])"),
+             _ok_name, group=1),
+    _Pattern("cn_address", re.compile(
+        r"(?:家庭住址|收货地址|通讯地址|住址|地址)[:：] ?([^\s,，。;；:：!！?？]{6,60})"), _ok_address, group=1),
+)
+
+# One cheap pass decides whether any pattern can match at all.
+_SCREEN = re.compile(
+    r"\d{3}|@|::|[" + v.PLATE_PROVINCES + r"][A-HJ-NP-Z]|姓名|联系人|收件人|收货人|住址|地址|台胞证|通行证"
+)
+
+
+def fold_width(text: str) -> str:
+    """Full-width ASCII to ASCII, one character for one (offsets unchanged)."""
+    return text.translate(_FOLD)
+
+
+@dataclass(frozen=True, slots=True)
+class PiiSpan:
+    """A validated value in the original text (the clear value: never log or store it)."""
+
+    type: str
+    start: int
+    end: int
+    value: str
+
+
+def find_pii(text: str, types: Iterable[str] | None = None) -> list[PiiSpan]:
+    """All validated identifiers in ``text``, non-overlapping, in order (longest wins a tie)."""
+    folded = text.translate(_FOLD) if not text.isascii() else text
+    if not _SCREEN.search(folded):
+        return []
+    wanted = set(types) if types is not None else None
+    cands: list[tuple[int, int, int, str]] = []  # start, -length, priority, type
+    for prio, pat in enumerate(_PATTERNS):
+        if wanted is not None and pat.type not in wanted:
+            continue
+        for m in pat.regex.finditer(folded):
+            s, e = m.span(pat.group)
+            if pat.validate(folded[s:e]) is not None:
+                cands.append((s, s - e, prio, pat.type))
+    cands.sort()
+    out: list[PiiSpan] = []
+    last_end = -1
+    for s, neg_len, _prio, typ in cands:
+        if s >= last_end:
+            out.append(PiiSpan(typ, s, s - neg_len, text[s:s - neg_len]))
+            last_end = s - neg_len
+    return out
+
+
+class PiiDetector:
+    """Detector for Chinese personal identifiers; findings carry the *masked* value only."""
+
+    name = "pii"
+
+    def __init__(self, category: str | None = "A4.6", types: Iterable[str] | None = None) -> None:
+        self.category = category
+        self.types: tuple[str, ...] = tuple(types) if types is not None else PII_TYPES
+        unknown = set(self.types) - set(PII_TYPES)
+        if unknown:
+            raise ValueError(f"unknown PII types: {', '.join(sorted(unknown))}")
+        self._types_filter = None if self.types == PII_TYPES else self.types
+        self.max_length = MAX_PII_LENGTH
+
+    @classmethod
+    def from_pack(cls, pack: PolicyPack) -> PiiDetector:
+        return cls(category=pack.moderation.pii.category)
+
+    def spans(self, text: str) -> list[PiiSpan]:
+        return find_pii(text, self._types_filter)
+
+    def detect(self, text: str, direction: Direction = "input") -> list[Finding]:
+        from hegui.detect.pii.masking import partial_mask
+
+        return [
+            Finding("pii", sp.type, self.category, SEVERITY[sp.type], sp.start, sp.end,
+                    partial_mask(sp.type, sp.value), 1.0, f"pii:{sp.type}")
+            for sp in find_pii(text, self._types_filter)
+        ]
