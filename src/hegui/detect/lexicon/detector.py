@@ -1,0 +1,185 @@
+"""The compiled lexicon: one Aho-Corasick automaton over normalised terms, pinyin variants and allow phrases.
+
+Compiling is slow (normalisation and pinyin of every term); matching is one normalisation pass plus
+one automaton scan. A compiled ``LexiconDetector`` is immutable, so it can be shared by threads and
+swapped atomically by ``LexiconRegistry``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import ahocorasick_rs
+
+from hegui.detect.base import Direction, Finding
+from hegui.detect.lexicon.entry import AllowPhrase, LexiconEntry
+from hegui.detect.lexicon.pinyin import pinyin_variants
+from hegui.policy.pack import NormalisationSteps
+from hegui.text import NormalizedText, Normalizer
+
+_TERM, _PINYIN, _ALLOW = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A lexicon match with its explanation (``hegui lexicon test`` shows these)."""
+
+    finding: Finding
+    entry: LexiconEntry
+    variant: str  # the normalised pattern that matched (term, or a pinyin spelling)
+    via_pinyin: bool
+    cancelled_by: AllowPhrase | None = None
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+class LexiconDetector:
+    """Detector ``lexicon``: findings of type ``term`` with the risk code and severity of the entry."""
+
+    name = "lexicon"
+
+    def __init__(self, entries: Iterable[LexiconEntry], steps: NormalisationSteps | None = None,
+                 allow: Iterable[AllowPhrase] = (), version: int | None = None) -> None:
+        self.steps = steps or NormalisationSteps()
+        self.normalizer = Normalizer(self.steps)
+        self.version = version
+        self.entries: tuple[LexiconEntry, ...] = tuple(entries)
+        self.allow: tuple[AllowPhrase, ...] = tuple(allow)
+        patterns: dict[str, int] = {}
+        # per pattern index: list of (kind, payload index)
+        payloads: list[list[tuple[int, int]]] = []
+        allow_list: list[AllowPhrase] = list(self.allow)
+        owner: list[int] = [-1] * len(allow_list)  # entry index for an entry's own allow phrase, else -1
+
+        def add(pattern: str, kind: int, idx: int) -> None:
+            if not pattern:
+                return
+            pi = patterns.get(pattern)
+            if pi is None:
+                pi = patterns[pattern] = len(payloads)
+                payloads.append([])
+            if (kind, idx) not in payloads[pi]:
+                payloads[pi].append((kind, idx))
+
+        canon = self.normalizer.canonical
+        for ai, a in enumerate(self.allow):
+            add(canon(a.phrase), _ALLOW, ai)
+        for ei, e in enumerate(self.entries):
+            norm = canon(e.term)
+            add(norm, _TERM, ei)
+            if self.steps.pinyin:
+                for v in pinyin_variants(e.term, self.steps.pinyin_min_length):
+                    nv = canon(v)
+                    if nv != norm:
+                        add(nv, _PINYIN, ei)
+            for phrase in e.allow:
+                add(canon(phrase), _ALLOW, len(allow_list))
+                allow_list.append(AllowPhrase(phrase, e.category, e.source))
+                owner.append(ei)
+        self._allow_all = allow_list
+        self._allow_owner = owner
+        self._patterns: list[str] = list(patterns)
+        self._payloads = payloads
+        self._ac = (ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+                    if self._patterns else None)
+        self._max_len = max((len(p) for p in self._patterns), default=0)
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[LexiconEntry], steps: NormalisationSteps | None = None,
+                     allow: Iterable[AllowPhrase | str] = (), version: int | None = None) -> LexiconDetector:
+        """Build from entries; ``allow`` takes ``AllowPhrase``s or plain strings (global allow phrases)."""
+        phrases = [a if isinstance(a, AllowPhrase) else AllowPhrase(a) for a in allow]
+        return cls(entries, steps, phrases, version)
+
+    @property
+    def max_term_length(self) -> int:
+        """Longest compiled pattern, counted in characters of the NORMALISED text.
+
+        Covers terms, their pinyin spellings and allow phrases (an allow phrase must be seen whole
+        to cancel a hit). Every normalised character comes from at least one original character, so
+        a match needs at least this many original characters before it can be complete — but it may
+        span more original characters (deleted separators/invisibles, squashed repeats). A
+        streaming caller must therefore count in normalised characters: hold back everything from
+        ``NormalizedText.hold_back_start(max_term_length)`` on, and treat a hit as final only when
+        it lies before that point.
+        """
+        return self._max_len
+
+    @property
+    def term_count(self) -> int:
+        return len(self.entries)
+
+    def normalize(self, text: str) -> NormalizedText:
+        return self.normalizer.normalize(text)
+
+    def detect(self, text: str, direction: Direction = "input") -> list[Finding]:
+        """Findings in ``text`` (offsets into ``text`` itself); allow-listed hits are dropped."""
+        if self._ac is None or not text:
+            return []
+        nt = self.normalizer.normalize(text)
+        matches = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
+        if not matches:
+            return []
+        return [h.finding for h in self._hits(nt, matches) if h.cancelled_by is None]
+
+    def explain(self, text: str) -> list[Hit]:
+        """Every hit with how it matched and, if cancelled, the allow phrase that cancelled it."""
+        if self._ac is None or not text:
+            return []
+        nt = self.normalizer.normalize(text)
+        return self._hits(nt, self._ac.find_matches_as_indexes(nt.text, overlapping=True))
+
+    def _hits(self, nt: NormalizedText, matches: list[tuple[int, int, int]]) -> list[Hit]:
+        t = nt.text
+        n = len(t)
+        raw: list[tuple[int, int, int, int, str]] = []  # start, end, kind, idx, pattern
+        allows: list[tuple[int, int, int]] = []
+        for pi, s, e in matches:
+            pat = self._patterns[pi]
+            if (_is_word_char(pat[0]) and s > 0 and _is_word_char(t[s - 1])) or (
+                    _is_word_char(pat[-1]) and e < n and _is_word_char(t[e])):
+                continue
+            for kind, idx in self._payloads[pi]:
+                if kind == _ALLOW:
+                    allows.append((s, e, idx))
+                else:
+                    raw.append((s, e, kind, idx, pat))
+        if not raw:
+            return []
+        # one hit per (span, category): the most severe entry wins; then drop hits nested in a longer
+        # hit of the same category
+        best: dict[tuple[int, int, str], tuple[int, int, str]] = {}
+        for s, e, kind, idx, pat in raw:
+            key = (s, e, self.entries[idx].category)
+            cur = best.get(key)
+            if cur is None or self.entries[idx].severity > self.entries[cur[1]].severity:
+                best[key] = (kind, idx, pat)
+        spans = sorted(best, key=lambda k: (k[0], -k[1]))
+        hits: list[Hit] = []
+        max_end: dict[str, int] = {}
+        for s, e, cat in spans:
+            kind, idx, pat = best[(s, e, cat)]
+            entry = self.entries[idx]
+            cancelled = None
+            for a_s, a_e, ai in allows:
+                if a_s <= s and e <= a_e and self._allow_applies(ai, idx, entry):
+                    cancelled = self._allow_all[ai]
+                    break
+            if cancelled is None:
+                if max_end.get(cat, -1) >= e:
+                    continue  # nested in a longer live hit of the same risk
+                max_end[cat] = e
+            os_, oe = nt.span_to_original(s, e)
+            finding = Finding(detector="lexicon", type="term", category=entry.category, severity=entry.severity,
+                              start=os_, end=oe, match=entry.term, rule=entry.rule)
+            hits.append(Hit(finding, entry, pat, kind == _PINYIN, cancelled))
+        return hits
+
+    def _allow_applies(self, allow_idx: int, entry_idx: int, entry: LexiconEntry) -> bool:
+        owner = self._allow_owner[allow_idx]
+        if owner >= 0:
+            return owner == entry_idx  # an entry's own allow phrase cancels only that entry
+        return self._allow_all[allow_idx].applies_to(entry.category)
