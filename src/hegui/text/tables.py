@@ -230,7 +230,7 @@ def separator_regex() -> re.Pattern[str]:
 @lru_cache(maxsize=16)
 def squash_regex(min_run: int) -> re.Pattern[str]:
     """A run of at least ``min_run`` identical characters."""
-    return re.compile(r"(.)\1{%d,}" % (min_run - 1), re.DOTALL)
+    return re.compile(r"(.)\1{" + str(min_run - 1) + ",}", re.DOTALL)
 
 
 @lru_cache(maxsize=32)

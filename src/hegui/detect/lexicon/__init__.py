@@ -7,5 +7,8 @@ atomically when the database version changes (hot reload).
 
 from hegui.detect.lexicon.detector import Hit, LexiconDetector
 from hegui.detect.lexicon.entry import AllowPhrase, LexiconEntry
+from hegui.detect.lexicon.registry import LexiconRegistry
+from hegui.detect.lexicon.service import ImportResult, LexiconService, LexiconStats, SeedResult
 
-__all__ = ["AllowPhrase", "Hit", "LexiconDetector", "LexiconEntry"]
+__all__ = ["AllowPhrase", "Hit", "ImportResult", "LexiconDetector", "LexiconEntry", "LexiconRegistry",
+           "LexiconService", "LexiconStats", "SeedResult"]

@@ -9,8 +9,7 @@ dropped (``zy`` would match far too much).
 from __future__ import annotations
 
 from itertools import product
-
-from pypinyin import Style, lazy_pinyin
+from typing import Any
 
 #: Mixed Han/pinyin spellings are generated for terms up to this many characters (2^n variants).
 MAX_MIXED_CHARS = 4
@@ -21,7 +20,12 @@ def _is_han(ch: str) -> bool:
 
 
 def _split(term: str) -> list[str]:
-    return lazy_pinyin(term, style=Style.NORMAL, errors=lambda x: list(x), v_to_u=True)
+    from pypinyin import Style, lazy_pinyin  # imported on first compile: its dictionaries are large
+
+    def one_per_char(chunk: str) -> Any:  # pypinyin's stubs say str, a list keeps one item per character
+        return list(chunk)
+
+    return list(lazy_pinyin(term, style=Style.NORMAL, errors=one_per_char, v_to_u=True))
 
 
 def pinyin_variants(term: str, min_length: int) -> set[str]:
