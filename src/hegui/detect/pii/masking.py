@@ -40,6 +40,12 @@ def _stars(n: int) -> str:
 def partial_mask(pii_type: str, value: str) -> str:
     """The value with its identifying middle hidden, e.g. ``138****5678``, ``110101********1234``."""
     clean = re.sub(r"[\s\-()·•]", "", fold_width(value))
+    if pii_type == "cn_name":
+        return value[:1] + _stars(len(value) - 1)
+    if pii_type == "cn_address":
+        return value[:6] + "****"
+    if len(clean) < 8:  # too short to keep anything of it
+        return _stars(len(clean))
     if pii_type == "cn_mobile":
         digits = clean[-11:]
         return digits[:3] + "****" + digits[-4:]
@@ -58,10 +64,6 @@ def partial_mask(pii_type: str, value: str) -> str:
         return f"{a}.{b}.*.*"
     if pii_type == "ipv6":
         return clean.split(":", 1)[0] + ":****"
-    if pii_type in {"cn_name"}:
-        return value[:1] + _stars(len(value) - 1)
-    if pii_type == "cn_address":
-        return value[:6] + "****"
     if pii_type == "cn_license_plate":
         return clean[:2] + _stars(len(clean) - 4) + clean[-2:]
     # passports, permits, USCC: first character and last three

@@ -1,0 +1,262 @@
+"""``StreamModerator``: moderate model output as it streams, never releasing unchecked text.
+
+The guarantee: a character is released only after a check that saw it together with enough text
+after it that no lexicon term or PII value containing it can still be incomplete. The held-back
+tail is measured so that it holds at least ``W`` *significant* characters, where
+
+    W = max(longest lexicon key in normalised characters, longest PII value) + stream_window_extra_chars
+
+Why significant characters: normalisation deletes separators and invisible characters inserted
+between the characters of a term (``炸 . 药``, ``炸\u200b药``) and squashes repeats (``炸炸炸药``), so a
+term stretches over any number of original characters. Counting only the characters that survive
+normalisation as letters/digits/ideographs (not spaces, punctuation, symbols, emoji, marks,
+invisibles — which a later character may still cause to be deleted) bounds a term by its
+normalised length, however it was stretched. Counting happens on the lexicon's own normalised
+text, mapped back to original offsets, and the hold is widened over a trailing run of identical
+characters (it may still be squashed). PII values (matched on the original) are bounded in
+original characters by ``MAX_PII_LENGTH``.
+
+Cost: each check looks at the unreleased tail plus a look-back of the same size (context for
+allow phrases and boundaries), not at the whole text, so work grows linearly with the output.
+Checks run once at least ``step`` new characters can be released. Whole-text detectors
+(classifier, guard models) see the last ``whole_text_window`` characters every
+``whole_text_every`` characters and the full text at ``finish()``.
+
+On a violation the moderator stops: ``stopped`` is true, ``decision`` says why, ``feed`` and
+``finish`` return nothing more, and the caller sends ``replacement`` (the pack's refusal text)
+and ends the stream. Masking findings (PII in output by default) are masked in the released text;
+a value straddling the release point is held until it can be masked whole.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from hegui.detect.base import Detector, Direction, Finding
+from hegui.moderation.decision import ACTION_RANK, BLOCKING, Decision, ModerationContext
+from hegui.moderation.engine import ModerationEngine, Ruling, is_whole_text
+
+if TYPE_CHECKING:
+    from hegui.text import NormalizedText
+
+_INSIGNIFICANT = ("Z", "P", "S", "C", "M")
+
+
+def _significant(ch: str) -> bool:
+    return not ch.isspace() and unicodedata.category(ch)[0] not in _INSIGNIFICANT
+
+
+def _back_significant(text: str, end: int, n: int, floor: int = 0) -> int:
+    """Largest ``k`` such that ``text[k:end]`` holds ``n`` significant characters (``floor`` if none)."""
+    k = end
+    count = 0
+    while k > floor and count < n:
+        k -= 1
+        if _significant(text[k]):
+            count += 1
+    return k
+
+
+class StreamModerator:
+    """Feed output chunks, get back the text that is safe to send."""
+
+    def __init__(self, engine: ModerationEngine, context: ModerationContext | None = None,
+                 direction: Direction = "output", *, step: int = 8, whole_text_window: int = 512,
+                 whole_text_every: int = 256) -> None:
+        self.engine = engine
+        self.context = context
+        self.direction: Direction = direction
+        self.step = max(step, 1)
+        self.whole_text_window = whole_text_window
+        self.whole_text_every = whole_text_every
+        self._buf = ""
+        self._released = 0  # characters of _buf already released (or masked and released)
+        self._last_whole = 0
+        self._rulings: list[Ruling] = []
+        self._scores: dict[str, float] = {}
+        self._errors: list[str] = []
+        self.stopped = False
+        self.finished = False
+        self.decision: Decision | None = None
+        self._span_dets: list[Detector] = [d for d in engine.detectors if not is_whole_text(d)]
+        self._whole_dets: list[Detector] = [d for d in engine.detectors if is_whole_text(d)]
+        self._normalize: Callable[[str], NormalizedText] | None = None
+        for d in engine.detectors:
+            fn = getattr(d, "normalize", None)
+            if callable(fn) and hasattr(d, "max_term_length"):
+                self._normalize = fn
+                break
+        if self._normalize is None and engine.normalizer is not None:
+            self._normalize = engine.normalizer.normalize
+
+    @property
+    def text(self) -> str:
+        """Everything received so far."""
+        return self._buf
+
+    @property
+    def replacement(self) -> str:
+        """What to send instead of the rest once stopped (the pack's refusal text)."""
+        if self.decision is not None and self.decision.refusal_text:
+            return self.decision.refusal_text
+        return ""
+
+    def window(self) -> int:
+        """Held-back size W in significant characters (see module doc)."""
+        return (max(self.engine.term_window(), self.engine.pii_window(self.direction))
+                + self.engine.pack.moderation.stream_window_extra_chars)
+
+    # ---- the calls -----------------------------------------------------------------------------------
+
+    def feed(self, chunk: str) -> str:
+        """Add a chunk; return the text that is now checked and safe to release (maybe empty)."""
+        if self.stopped or self.finished:
+            return ""
+        self._buf += chunk
+        w = self.window()
+        r = self._release_point(w)
+        if r - self._released < self.step:
+            return ""
+        if self._whole_dets and len(self._buf) - self._last_whole >= self.whole_text_every:
+            self._last_whole = len(self._buf)
+            start = max(0, len(self._buf) - self.whole_text_window)
+            if self._check_whole(self._buf[start:], start):
+                return ""
+        return self._check_and_release(r, w, final=False)
+
+    def finish(self) -> str:
+        """End of stream: check and release the rest (including a full-text whole-text check)."""
+        if self.stopped or self.finished:
+            return ""
+        w = self.window()
+        if self._whole_dets and self._check_whole(self._buf, 0):
+            return ""
+        out = self._check_and_release(len(self._buf), w, final=True)
+        if not self.stopped:
+            self.finished = True
+            self.decision = self._summary()
+        return out
+
+    # ---- internals ---------------------------------------------------------------------------------------
+
+    def _release_point(self, w: int) -> int:
+        """Original offset up to which text may be released once it is checked."""
+        buf = self._buf
+        lo = self._released
+        # PII and generic: W significant original characters
+        r = _back_significant(buf, len(buf), w, lo)
+        if self._normalize is not None and self.engine.term_window() > 0:
+            r = min(r, self._normalised_release_point(w))
+        # a trailing run of identical characters may still be squashed: hold it whole
+        while lo < r < len(buf) and buf[r - 1] == buf[r]:
+            r -= 1
+        return max(r, lo)
+
+    def _normalised_release_point(self, w: int) -> int:
+        """Original offset before the last ``w`` significant NORMALISED characters (see module doc)."""
+        assert self._normalize is not None
+        buf = self._buf
+        n = 2 * w + 2
+        while True:
+            base = _back_significant(buf, len(buf), n)
+            nt = self._normalize(buf[base:])
+            t = nt.text
+            k = len(t)
+            count = 0
+            while k > 0 and count < w:
+                k -= 1
+                if _significant(t[k]):
+                    count += 1
+            if count >= w or base == 0:
+                break
+            n *= 2  # squashed runs made the look-back too short: widen it
+        while 0 < k < len(t) and t[k - 1] == t[k]:
+            k -= 1
+        if k >= len(t):
+            return len(buf)
+        return base + nt.span_to_original(k, k + 1)[0]
+
+    def _check_and_release(self, r: int, w: int, *, final: bool) -> str:
+        buf = self._buf
+        start = _back_significant(buf, self._released, w)  # look-back for context
+        seg = buf[start:]
+        findings, errors, failed = self.engine.run_detectors(seg, self.direction, self._span_dets)
+        self._errors += [e for e in errors if e not in self._errors]
+        if failed is not None:
+            self._stop(self.engine._failed(failed, buf, self.direction, self.context, self._errors))
+            return ""
+        shifted = [_shift(f, start) for f in findings]
+        minor = self.context.minor if self.context is not None else False
+        rulings = [x for x in self.engine.rulings(shifted, self.direction, minor, self._scores)
+                   if x.finding.end > self._released]
+        blocking = [x for x in rulings if x.action in BLOCKING]
+        if blocking:
+            self._rulings += [x for x in rulings if not any(_same(x, y) for y in self._rulings)]
+            self._stop(self.engine.decide(buf, self.direction, self._rulings, self.context, self._scores,
+                                          self._errors))
+            return ""
+        masks = [x for x in rulings if x.action == "mask"]
+        if not final:
+            for x in masks:  # never cut a value to be masked: hold it whole
+                if x.finding.start < r < x.finding.end:
+                    r = max(x.finding.start, self._released)
+        new = [x for x in rulings if x.finding.start < r]
+        self._rulings += [x for x in new if not any(_same(x, y) for y in self._rulings)]
+        if r <= self._released:
+            return ""
+        piece = buf[self._released:r]
+        piece_masks = [Ruling(_clip(x.finding, -self._released, r - self._released), x.action, x.rule)
+                       for x in masks if x.finding.start < r]
+        if piece_masks:
+            piece = self.engine.mask(piece_masks, piece, self.context)
+        self._released = r
+        return piece
+
+    def _check_whole(self, text: str, offset: int) -> bool:
+        findings, errors, failed = self.engine.run_detectors(text, self.direction, self._whole_dets)
+        self._errors += [e for e in errors if e not in self._errors]
+        if failed is not None:
+            self._stop(self.engine._failed(failed, self._buf, self.direction, self.context, self._errors))
+            return True
+        minor = self.context.minor if self.context is not None else False
+        rulings = self.engine.rulings([_shift(f, offset) for f in findings], self.direction, minor, self._scores)
+        self._rulings += [x for x in rulings if not any(_same(x, y) for y in self._rulings)]
+        if any(x.action in BLOCKING for x in rulings):
+            self._stop(self.engine.decide(self._buf, self.direction, self._rulings, self.context, self._scores,
+                                          self._errors))
+            return True
+        return False
+
+    def _stop(self, decision: Decision) -> None:
+        self.stopped = True
+        self.decision = decision
+
+    def _summary(self) -> Decision:
+        """The decision over the whole stream once it finished clean (mask/disclaim/allow)."""
+        d = self.engine.decide(self._buf, self.direction, self._rulings, self.context, self._scores, self._errors)
+        if d.action == "mask":
+            d.masked_text = None  # already masked in the released text; no second copy of the output
+        assert ACTION_RANK[d.action] < ACTION_RANK["refuse"]
+        return d
+
+
+def _shift(f: Finding, delta: int) -> Finding:
+    return replace(f, start=f.start + delta, end=f.end + delta)
+
+
+def _clip(f: Finding, delta: int, limit: int) -> Finding:
+    """Shift into a released piece; a value cut by the piece's edges is starred whole, never
+    partially masked (a partial mask of a fragment could show all of it)."""
+    start, end = f.start + delta, f.end + delta
+    if start >= 0 and end <= limit:
+        return replace(f, start=start, end=end)
+    return replace(f, detector="mask", start=max(0, start), end=min(end, limit))
+
+
+def _same(a: Ruling, b: Ruling) -> bool:
+    fa, fb = a.finding, b.finding
+    return (fa.detector, fa.type, fa.category, fa.start, fa.end) == (fb.detector, fb.type, fb.category, fb.start,
+                                                                       fb.end)
