@@ -11,6 +11,7 @@ from sqlalchemy import select
 from hegui import __version__
 from hegui.config import DEFAULT_CONFIG_FILE, STARTER_CONFIG
 from hegui.context import HeguiContext
+from hegui.detect.lexicon.service import LexiconService
 from hegui.store.models.core import Installation
 
 
@@ -37,6 +38,7 @@ def ensure_database(ctx: HeguiContext) -> tuple[str, bool]:
     ctx.settings.data_dir.mkdir(parents=True, exist_ok=True)
     ctx.keys  # noqa: B018 - creates the embedded key file on first run
     ctx.db.upgrade()
+    LexiconService(ctx).seed_defaults()  # shipped default lexicons, idempotent by data version
     with ctx.db.session() as s:
         row = s.scalar(select(Installation).limit(1))
         if row is not None:
