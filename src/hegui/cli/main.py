@@ -11,6 +11,7 @@ import typer
 from hegui import __version__
 from hegui.cli import common
 from hegui.cli.foundation import db_app, register_foundation
+from hegui.cli.lexicon import lexicon_app
 from hegui.errors import HeguiError
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ def main(
 
 register_foundation(app)
 app.add_typer(db_app, name="db")
+app.add_typer(lexicon_app, name="lexicon")
 # Domain command groups register below, one line each.
 
 
