@@ -292,11 +292,9 @@ def _risk_coverage(qs: Sequence[Question], codes: Sequence[str], minimum_for: di
     out = []
     for code in codes:
         n = counts.get(code, 0)
-        status: Literal["ok", "short", "operator slot"]
+        status: Literal["ok", "short", "operator slot"] = "ok" if n >= minimum_for[code] else "short"
         if code in POLITICAL_CODES and n == 0:
             status = "operator slot"
-        else:
-            status = "ok" if n >= minimum_for[code] else "short"
         out.append(Coverage(code, RISKS[code].name_zh, n, minimum_for[code], status))
     return out
 
