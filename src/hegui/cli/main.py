@@ -10,8 +10,12 @@ import typer
 
 from hegui import __version__
 from hegui.cli import common
+from hegui.cli.assess import assess_app
+from hegui.cli.audit import audit_app
 from hegui.cli.foundation import db_app, register_foundation
 from hegui.cli.lexicon import lexicon_app
+from hegui.cli.serve import serve
+from hegui.cli.users import users_app
 from hegui.errors import HeguiError
 
 app = typer.Typer(
@@ -43,8 +47,12 @@ def main(
 
 register_foundation(app)
 app.add_typer(db_app, name="db")
-app.add_typer(lexicon_app, name="lexicon")
 # Domain command groups register below, one line each.
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(assess_app, name="assess")
+app.add_typer(lexicon_app, name="lexicon")
+app.command("serve")(serve)
 
 
 def run() -> None:
