@@ -12,6 +12,7 @@ from hegui import __version__
 from hegui.cli import common
 from hegui.cli.assess import assess_app
 from hegui.cli.audit import audit_app
+from hegui.cli.corpus import corpus_app
 from hegui.cli.foundation import db_app, register_foundation
 from hegui.cli.lexicon import lexicon_app
 from hegui.cli.serve import serve
@@ -47,6 +48,7 @@ def main(
 
 register_foundation(app)
 app.add_typer(db_app, name="db")
+app.add_typer(corpus_app, name="corpus")
 # Domain command groups register below, one line each.
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")

@@ -1,0 +1,431 @@
+"""Running the steps over shards (local processes or Ray Data) and the whole-corpus phase after it.
+
+Phase 1, per shard, in parallel: read → steps → per-shard tallies, a bounded review-sample
+candidate list, and on disk the exact-dedup hashes, MinHash signatures, kept documents and rejects.
+A shard's ``result.json`` is written last and atomically: it is the checkpoint ``--resume`` trusts.
+
+Phase 2, once, on the driver: exact duplicates across all shards (one hash per document), near
+duplicates by LSH banding over every shard's signatures one band at a time (candidates verified by
+signature similarity), the global review sample (smallest hash priorities, so it does not depend on
+how the corpus was sharded or which backend ran), and the cleaned corpus without duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import multiprocessing as mp
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from hegui.corpus.readers import Document, FileStats, Shard, read_shard
+from hegui.corpus.steps import Item, Step, length_bucket
+from hegui.corpus.textstats import BANDS, NUM_PERM, ROWS, band_key
+
+CleanMode = Literal["drop", "mask"]
+SAMPLE_TEXT_MAX = 4000
+_SAMPLE_KEY = b"hegui-corpus-review"
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    """Everything a worker needs besides the steps; plain data so it pickles to any backend."""
+
+    out_dir: str
+    clean: CleanMode | None = None
+    sample_size: int = 4000
+    mask_mode: Literal["redact", "partial", "token"] = "partial"
+    batch_size: int = 256
+    near_threshold: float = 0.8
+
+    @property
+    def work_dir(self) -> str:
+        return os.path.join(self.out_dir, ".work")
+
+    def shard_dir(self, shard_id: str) -> str:
+        return os.path.join(self.work_dir, shard_id.replace("/", "__"))
+
+
+@dataclass
+class Tally:
+    """Counts for one source (or one shard of it); merged by addition."""
+
+    items: int = 0
+    bytes: int = 0
+    unsafe: int = 0
+    pii_docs: int = 0
+    restricted: int = 0
+    unsafe_by_risk: dict[str, int] = field(default_factory=dict)
+    pii_by_type: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    lengths: dict[str, int] = field(default_factory=dict)
+    markers: dict[str, int] = field(default_factory=dict)
+
+    def add(self, it: Item) -> None:
+        self.items += 1
+        if it.unsafe:
+            self.unsafe += 1
+            _inc_all(self.unsafe_by_risk, it.unsafe)
+        if it.pii:
+            self.pii_docs += 1
+            for k, v in it.pii.items():
+                self.pii_by_type[k] = self.pii_by_type.get(k, 0) + v
+        if it.restricted:
+            self.restricted += 1
+        _inc_all(self.markers, it.markers)
+        _inc_all(self.languages, (it.lang,))
+        _inc_all(self.lengths, (length_bucket(it.chars),))
+
+    def merge(self, other: Tally) -> None:
+        for name in ("items", "bytes", "unsafe", "pii_docs", "restricted"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("unsafe_by_risk", "pii_by_type", "languages", "lengths", "markers"):
+            mine: dict[str, int] = getattr(self, name)
+            for k, v in getattr(other, name).items():
+                mine[k] = mine.get(k, 0) + v
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Tally:
+        return cls(**d)
+
+
+def _inc_all(counter: dict[str, int], keys: Iterable[str]) -> None:
+    for k in keys:
+        counter[k] = counter.get(k, 0) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    type: str
+    start: int
+    end: int
+
+
+def _batched(docs: Iterator[Document], size: int) -> Iterator[list[Document]]:
+    batch: list[Document] = []
+    for d in docs:
+        batch.append(d)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def sample_priority(key: str) -> int:
+    """A fixed pseudo-random rank per item: the review sample is the smallest ``k`` ranks overall."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8,
+                                          key=_SAMPLE_KEY).digest(), "big")
+
+
+def _masked(text: str, it: Item, mode: str) -> str:
+    if not it.pii_spans:
+        return text
+    from hegui.detect.pii.masking import mask_text
+
+    return mask_text(text, [_Span(t, s, e) for t, s, e in it.pii_spans], mode)  # type: ignore[arg-type]
+
+
+def _write_json_atomic(path: str, obj: Any) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def process_shard(shard: Shard, steps: list[Step], plan: AuditPlan) -> dict[str, Any]:
+    """Phase 1 for one shard. Safe to re-run: it starts the shard's directory afresh."""
+    sd = plan.shard_dir(shard.id)
+    if os.path.isdir(sd):
+        shutil.rmtree(sd)
+    os.makedirs(sd)
+    files: list[FileStats] = []
+    tally = Tally()
+    sample: list[tuple[int, str, dict[str, Any]]] = []  # max-heap via negated priority
+    n = 0
+    with open(os.path.join(sd, "sig.bin"), "wb") as sig_f, open(os.path.join(sd, "hash.bin"), "wb") as hash_f, \
+            open(os.path.join(sd, "keep.jsonl"), "w", encoding="utf-8") as keep_f, \
+            open(os.path.join(sd, "rejects.jsonl"), "w", encoding="utf-8") as rej_f:
+        for batch in _batched(read_shard(shard, files), plan.batch_size):
+            items = [Item(d) for d in batch]
+            for step in steps:
+                step.run(items)
+            for it in items:
+                tally.add(it)
+                assert it.signature is not None and len(it.signature) == NUM_PERM
+                sig_f.write(it.signature.tobytes())
+                hash_f.write(it.exact_hash)
+                key = it.doc.key
+                prio = sample_priority(key)
+                if len(sample) < plan.sample_size or -sample[0][0] > prio:
+                    entry = {"key": key, "source": it.doc.source, "file": it.doc.file, "index": it.doc.index,
+                             "auto_unsafe": list(it.unsafe), "pii": sorted(it.pii),
+                             "text": _masked(it.doc.text, it, "partial")[:SAMPLE_TEXT_MAX]}
+                    item = (-prio, key, entry)
+                    if len(sample) < plan.sample_size:
+                        heapq.heappush(sample, item)
+                    else:
+                        heapq.heapreplace(sample, item)
+                if plan.clean is not None:
+                    reasons = [f"unsafe:{c}" for c in it.unsafe]
+                    if it.restricted:
+                        reasons.append("ip_restricted")
+                    if plan.clean == "drop" and it.pii:
+                        reasons.append("pii:" + ",".join(sorted(it.pii)))
+                    if reasons:
+                        rej_f.write(json.dumps({"key": key, "source": it.doc.source, "file": it.doc.file,
+                                                "index": it.doc.index, "reasons": reasons,
+                                                "findings": it.findings}, ensure_ascii=False) + "\n")
+                    else:
+                        text = _masked(it.doc.text, it, plan.mask_mode) if plan.clean == "mask" else it.doc.text
+                        keep_f.write(json.dumps({"i": n, "id": key, "source": it.doc.source, "text": text},
+                                                ensure_ascii=False) + "\n")
+                n += 1
+    tally.bytes = sum(f.bytes for f in files)
+    entries = [e for _, _, e in sorted(sample, key=lambda x: -x[0])]
+    for e in entries:
+        e["priority"] = str(sample_priority(e["key"]))
+    result = {"shard": shard.id, "source": shard.source, "docs": n, "files": [f.to_dict() for f in files],
+              "tally": tally.to_dict(), "sample": entries}
+    _write_json_atomic(os.path.join(sd, "result.json"), result)
+    return result
+
+
+def load_checkpoint(shard: Shard, plan: AuditPlan) -> dict[str, Any] | None:
+    path = os.path.join(plan.shard_dir(shard.id), "result.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data: dict[str, Any] = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return data if data.get("shard") == shard.id else None
+
+
+# -- local backend ---------------------------------------------------------------------------------
+
+_WORKER: tuple[list[Step], AuditPlan] | None = None
+
+
+def _init_worker(steps: list[Step], plan: AuditPlan) -> None:
+    global _WORKER
+    _WORKER = (steps, plan)
+
+
+def _work(shard: Shard) -> dict[str, Any]:
+    assert _WORKER is not None
+    return process_shard(shard, *_WORKER)
+
+
+def run_local(shards: list[Shard], steps: list[Step], plan: AuditPlan, workers: int) -> list[dict[str, Any]]:
+    """One worker process per core (``spawn``: nothing of the parent's state leaks into workers);
+    ``workers == 1`` runs in this process."""
+    if workers <= 1 or len(shards) <= 1:
+        return [process_shard(s, steps, plan) for s in shards]
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(min(workers, len(shards)), initializer=_init_worker, initargs=(steps, plan)) as pool:
+        return list(pool.imap_unordered(_work, shards))
+
+
+# -- Ray backend -----------------------------------------------------------------------------------
+
+class _RayShardRunner:
+    """A Ray Data actor holding the same step objects as the local workers."""
+
+    def __init__(self, steps: list[Step], plan: AuditPlan) -> None:
+        self.steps, self.plan = steps, plan
+
+    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        shard = Shard(**{**json.loads(row["shard"]), "paths": tuple(json.loads(row["shard"])["paths"])})
+        return {"result": json.dumps(process_shard(shard, self.steps, self.plan), ensure_ascii=False)}
+
+
+def run_ray(shards: list[Shard], steps: list[Step], plan: AuditPlan, workers: int,
+            address: str | None = None) -> list[dict[str, Any]]:
+    """Ray Data over the shards; every worker must see ``plan.out_dir`` (shared file system)."""
+    if not shards:
+        return []
+    try:
+        import ray
+    except ImportError:
+        from hegui.errors import ConfigError
+
+        raise ConfigError("the Ray backend needs Ray Data: pip install 'hegui[ray]'") from None
+    started = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address:
+            kwargs["address"] = address
+        else:
+            kwargs["num_cpus"] = max(1, workers)
+        ray.init(**kwargs)
+        started = True
+    try:
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False
+        ds = ray.data.from_items([{"shard": json.dumps(asdict(s))} for s in shards],
+                                 override_num_blocks=len(shards))
+        runner: Any = _RayShardRunner  # a callable class: Ray Data keeps one instance per actor
+        out = ds.map(runner, fn_constructor_kwargs={"steps": steps, "plan": plan},
+                     concurrency=max(1, min(workers, len(shards))), num_cpus=1)
+        return [json.loads(r["result"]) for r in out.take_all()]
+    finally:
+        if started:
+            ray.shutdown()
+
+
+# -- phase 2: whole corpus -------------------------------------------------------------------------
+
+@dataclass
+class GlobalResult:
+    exact_dup: npt.NDArray[np.bool_]
+    near_dup: npt.NDArray[np.bool_]
+    offsets: list[int]
+    sample: list[dict[str, Any]]
+    dup_by_source: dict[str, tuple[int, int]]
+
+
+def _signatures(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPlan) -> list[npt.NDArray[np.uint32]]:
+    out: list[npt.NDArray[np.uint32]] = []
+    for s, r in zip(shards, results, strict=True):
+        path = os.path.join(plan.shard_dir(s.id), "sig.bin")
+        if r["docs"]:
+            out.append(np.memmap(path, dtype=np.uint32, mode="r", shape=(r["docs"], NUM_PERM)))
+        else:
+            out.append(np.zeros((0, NUM_PERM), dtype=np.uint32))
+    return out
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n, dtype=np.int64)
+
+    def find(self, x: int) -> int:
+        p = self.parent
+        root = x
+        while p[root] != root:
+            root = int(p[root])
+        while p[x] != root:
+            p[x], x = root, int(p[x])
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            lo, hi = min(ra, rb), max(ra, rb)
+            self.parent[hi] = lo  # the earliest document of a cluster is the one kept
+
+
+def deduplicate(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPlan
+                ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], list[int]]:
+    """Exact and near duplicates over the whole corpus, in shard order (the first copy is kept)."""
+    counts = [int(r["docs"]) for r in results]
+    offsets = [0, *np.cumsum(counts).tolist()]
+    total = offsets[-1]
+    hashes = np.concatenate([np.fromfile(os.path.join(plan.shard_dir(s.id), "hash.bin"), dtype=np.uint64)
+                             for s in shards]) if shards else np.zeros(0, dtype=np.uint64)
+    exact = np.ones(total, dtype=bool)
+    if total:
+        _, first = np.unique(hashes, return_index=True)
+        exact[first] = False
+    sigs = _signatures(shards, results, plan)
+    cand = np.flatnonzero(~exact)
+    uf = _UnionFind(total)
+    starts = np.array(offsets[:-1], dtype=np.int64)
+
+    def row(g: int) -> npt.NDArray[np.uint32]:
+        k = int(np.searchsorted(starts, g, side="right")) - 1
+        while counts[k] == 0:
+            k -= 1
+        return np.asarray(sigs[k][g - offsets[k]])
+
+    for b in range(BANDS):
+        if cand.size < 2:
+            break
+        keys = np.concatenate([band_key(np.asarray(s[:, b * ROWS:(b + 1) * ROWS])) for s in sigs])[cand]
+        order = np.argsort(keys, kind="stable")
+        sk = keys[order]
+        same = np.flatnonzero(sk[1:] == sk[:-1])
+        if same.size == 0:
+            continue
+        # group consecutive equal keys; link each member to the group's first document
+        run_start = np.concatenate(([True], sk[1:] != sk[:-1]))
+        group_first = np.maximum.accumulate(np.where(run_start, np.arange(sk.size), 0))
+        for j in same + 1:
+            a, m = int(cand[order[group_first[j]]]), int(cand[order[j]])
+            if uf.find(a) == uf.find(m):
+                continue
+            if float(np.count_nonzero(row(a) == row(m))) / NUM_PERM >= plan.near_threshold:
+                uf.union(a, m)
+    near = np.zeros(total, dtype=bool)
+    for g in cand:
+        if uf.find(int(g)) != g:
+            near[g] = True
+    return exact, near, offsets
+
+
+def merge_sample(results: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    entries = [e for r in results for e in r["sample"]]
+    entries.sort(key=lambda e: (int(e["priority"]), e["key"]))
+    return entries[:k]
+
+
+def write_clean(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPlan,
+                exact: npt.NDArray[np.bool_], near: npt.NDArray[np.bool_], offsets: list[int]) -> dict[str, int]:
+    """The cleaned corpus (``DIR/clean/*.jsonl``, duplicates removed) and ``DIR/rejects.jsonl``."""
+    clean_dir = os.path.join(plan.out_dir, "clean")
+    if os.path.isdir(clean_dir):
+        shutil.rmtree(clean_dir)
+    os.makedirs(clean_dir)
+    kept = rejected = 0
+    with open(os.path.join(plan.out_dir, "rejects.jsonl"), "w", encoding="utf-8") as rej:
+        for k, s in enumerate(shards):
+            sd = plan.shard_dir(s.id)
+            with open(os.path.join(sd, "rejects.jsonl"), encoding="utf-8") as fh:
+                for line in fh:
+                    rej.write(line)
+                    rejected += 1
+            out_path = os.path.join(clean_dir, os.path.basename(sd) + ".jsonl")
+            with open(os.path.join(sd, "keep.jsonl"), encoding="utf-8") as fh, \
+                    open(out_path, "w", encoding="utf-8") as out:
+                for line in fh:
+                    rec = json.loads(line)
+                    g = offsets[k] + int(rec.pop("i"))
+                    if exact[g] or near[g]:
+                        reason = "exact_duplicate" if exact[g] else "near_duplicate"
+                        rej.write(json.dumps({"key": rec["id"], "source": rec["source"], "reasons": [reason]},
+                                             ensure_ascii=False) + "\n")
+                        rejected += 1
+                        continue
+                    out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    kept += 1
+    return {"kept": kept, "rejected": rejected}
+
+
+def run_phase2(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPlan) -> GlobalResult:
+    by_id = {r["shard"]: r for r in results}
+    ordered = [by_id[s.id] for s in shards]
+    exact, near, offsets = deduplicate(shards, ordered, plan)
+    dup_by_source: dict[str, tuple[int, int]] = {}
+    for k, s in enumerate(shards):
+        e = int(exact[offsets[k]:offsets[k + 1]].sum())
+        n = int(near[offsets[k]:offsets[k + 1]].sum())
+        pe, pn = dup_by_source.get(s.source, (0, 0))
+        dup_by_source[s.source] = (pe + e, pn + n)
+    return GlobalResult(exact, near, offsets, merge_sample(ordered, plan.sample_size), dup_by_source)
+
+
+def ordered_results(shards: list[Shard], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id = {r["shard"]: r for r in results}
+    return [by_id[s.id] for s in shards]

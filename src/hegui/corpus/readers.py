@@ -1,0 +1,417 @@
+"""Streaming readers for training corpora: JSONL, JSON arrays, Parquet, CSV/TSV, folders of .txt/.md.
+
+Every reader yields documents one at a time with bounded memory, and counts what it could not use
+in a :class:`FileStats` (broken records, wrong encodings, missing or empty text, empty files), so a
+bad file is reported, never a crash and never a silent skip. Text that is not UTF-8 but decodes as
+GB 18030 (the usual legacy Chinese encoding) is kept and counted as ``recoded``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any, cast
+
+COMPRESSION_SUFFIXES = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv",
+           ".tsv": "tsv", ".txt": "text", ".md": "text"}
+TEXT_FILES_PER_SHARD = 2000
+MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024
+_JSON_CHUNK = 1 << 20
+_MAX_JSON_ELEMENT = 64 * 1024 * 1024
+_MAX_CSV_ERRORS_IN_A_ROW = 100
+
+
+@dataclass(slots=True)
+class Document:
+    """One training item. ``key`` identifies it across the audit (``source:file#index``)."""
+
+    source: str
+    file: str
+    index: int
+    text: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.file}#{self.index}"
+
+
+@dataclass(slots=True)
+class FileStats:
+    """What reading one file produced and what it could not use (all counted, none dropped silently)."""
+
+    path: str
+    format: str
+    items: int = 0
+    bytes: int = 0
+    broken: int = 0
+    bad_encoding: int = 0
+    recoded: int = 0
+    missing_text: int = 0
+    empty_text: int = 0
+    empty_file: bool = False
+    error: str | None = None
+
+    @property
+    def problems(self) -> int:
+        return (self.broken + self.bad_encoding + self.missing_text + self.empty_text
+                + int(self.empty_file) + int(self.error is not None))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """The unit of work and of checkpointing: one structured file, or a group of .txt/.md files."""
+
+    id: str
+    source: str
+    paths: tuple[str, ...]
+    root: str = ""
+    text_field: str = "text"
+
+    def rel(self, path: str) -> str:
+        if self.root and path.startswith(self.root):
+            return os.path.relpath(path, self.root)
+        return os.path.basename(path)
+
+
+@dataclass(slots=True)
+class _Decoded:
+    text: str | None = None
+    recoded: bool = False
+
+
+def split_format(path: str | Path) -> tuple[str | None, str | None]:
+    """``(format, compression)`` from a file name, e.g. ``data.jsonl.zst`` → ``("jsonl", "zstd")``."""
+    name = Path(path).name.lower()
+    compression = None
+    for suf, comp in COMPRESSION_SUFFIXES.items():
+        if name.endswith(suf):
+            compression = comp
+            name = name[: -len(suf)]
+            break
+    return FORMATS.get(Path(name).suffix), compression
+
+
+def open_binary(path: str, compression: str | None) -> IO[bytes]:
+    """Open a possibly compressed file as a decompressed binary stream."""
+    if compression == "gzip":
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    if compression == "zstd":
+        import zstandard
+
+        raw = open(path, "rb")  # noqa: SIM115 - closed through the wrapper
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+    return open(path, "rb")
+
+
+def _decode(raw: bytes) -> _Decoded:
+    try:
+        return _Decoded(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    try:
+        return _Decoded(raw.decode("gb18030"), recoded=True)
+    except UnicodeDecodeError:
+        return _Decoded(None)
+
+
+def _fix_surrogates(text: str) -> _Decoded:
+    """Undo ``surrogateescape`` decoding of a value: retry the original bytes as GB 18030."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return _Decoded(text)
+    raw = text.encode("utf-8", "surrogateescape")
+    try:
+        return _Decoded(raw.decode("gb18030"), recoded=True)
+    except UnicodeDecodeError:
+        return _Decoded(None)
+
+
+def _get_field(record: Any, text_field: str) -> Any:
+    if isinstance(record, str):
+        return record
+    cur = record
+    for part in text_field.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+class _Sink:
+    """Turns one decoded record into a document or a counted problem."""
+
+    def __init__(self, shard: Shard, stats: FileStats, rel: str) -> None:
+        self.shard, self.stats, self.rel = shard, stats, rel
+
+    def take(self, value: Any, recoded: bool = False) -> Document | None:
+        st = self.stats
+        if not isinstance(value, str):
+            st.missing_text += 1
+            return None
+        fixed = _fix_surrogates(value)
+        if fixed.text is None:
+            st.bad_encoding += 1
+            return None
+        if not fixed.text.strip():
+            st.empty_text += 1
+            return None
+        if recoded or fixed.recoded:
+            st.recoded += 1
+        doc = Document(self.shard.source, self.rel, st.items, fixed.text)
+        st.items += 1
+        return doc
+
+
+def _read_jsonl(fh: IO[bytes], sink: _Sink) -> Iterator[Document]:
+    st = sink.stats
+    for raw in fh:
+        st.bytes += len(raw)
+        if not raw.strip():
+            continue
+        dec = _decode(raw)
+        if dec.text is None:
+            st.bad_encoding += 1
+            continue
+        try:
+            record = json.loads(dec.text)
+        except ValueError:
+            st.broken += 1
+            continue
+        doc = sink.take(_get_field(record, sink.shard.text_field), dec.recoded)
+        if doc is not None:
+            yield doc
+
+
+def _read_json(fh: IO[bytes], sink: _Sink) -> Iterator[Document]:
+    """A JSON array (or a stream of JSON values) parsed incrementally, one element in memory at a time."""
+    st = sink.stats
+    first = fh.read(_JSON_CHUNK)
+    st.bytes += len(first)
+    encoding, recoded = "utf-8", False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(first, final=False)
+    except UnicodeDecodeError:
+        encoding, recoded = "gb18030", True
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    parser = json.JSONDecoder()
+    buf = decoder.decode(first, final=len(first) < _JSON_CHUNK)
+    pos, eof, in_array, started = 0, len(first) < _JSON_CHUNK, False, False
+
+    def more() -> bool:
+        nonlocal buf, pos, eof
+        if eof:
+            return False
+        chunk = fh.read(_JSON_CHUNK)
+        st.bytes += len(chunk)
+        eof = len(chunk) < _JSON_CHUNK
+        buf = buf[pos:] + decoder.decode(chunk, final=eof)
+        pos = 0
+        return True
+
+    while True:
+        while pos < len(buf) and buf[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(buf):
+            if more():
+                continue
+            break
+        ch = buf[pos]
+        if not started:
+            started = True
+            if ch == "[":
+                in_array = True
+                pos += 1
+                continue
+        if in_array and ch == "]":
+            break
+        try:
+            value, end = parser.raw_decode(buf, pos)
+        except ValueError:
+            if len(buf) - pos < _MAX_JSON_ELEMENT and more():
+                continue
+            st.broken += 1
+            st.error = f"broken JSON at character {pos} of the decoded text; rest of the file not read"
+            return
+        pos = end
+        doc = sink.take(_get_field(value, sink.shard.text_field), recoded)
+        if doc is not None:
+            yield doc
+        if pos > _JSON_CHUNK:
+            buf, pos = buf[pos:], 0
+
+
+def _read_csv(fh: IO[bytes], sink: _Sink, delimiter: str) -> Iterator[Document]:
+    st = sink.stats
+    csv.field_size_limit(1 << 30)
+    text = io.TextIOWrapper(fh, encoding="utf-8", errors="surrogateescape", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as err:
+        st.broken += 1
+        st.error = f"unreadable CSV header: {err}"
+        return
+    header = [h.lstrip("\ufeff") for h in header]
+    if sink.shard.text_field not in header:
+        st.error = f"no column {sink.shard.text_field!r} (columns: {', '.join(header[:20])})"
+        for _row in reader:
+            st.missing_text += 1
+        return
+    col = header.index(sink.shard.text_field)
+    errors_in_a_row = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            st.broken += 1
+            errors_in_a_row += 1
+            if errors_in_a_row > _MAX_CSV_ERRORS_IN_A_ROW:
+                st.error = "too many unreadable CSV rows in a row; rest of the file not read"
+                return
+            continue
+        errors_in_a_row = 0
+        st.bytes += sum(len(c) for c in row) + len(row)
+        if not row:
+            continue
+        doc = sink.take(row[col] if col < len(row) else None)
+        if doc is not None:
+            yield doc
+
+
+def _read_parquet(path: str, sink: _Sink) -> Iterator[Document]:
+    import pyarrow.parquet as pq
+
+    st = sink.stats
+    st.bytes = os.path.getsize(path)
+    pf = pq.ParquetFile(path)
+    top = sink.shard.text_field.split(".")[0]
+    if top not in pf.schema_arrow.names:
+        st.missing_text += pf.metadata.num_rows
+        st.error = f"no column {top!r} (columns: {', '.join(pf.schema_arrow.names[:20])})"
+        return
+    for batch in pf.iter_batches(batch_size=1024, columns=[top]):
+        for value in batch.column(0).to_pylist():
+            if "." in sink.shard.text_field:
+                value = _get_field({top: value}, sink.shard.text_field)
+            doc = sink.take(value)
+            if doc is not None:
+                yield doc
+
+
+def _read_text_file(fh: IO[bytes], sink: _Sink) -> Iterator[Document]:
+    st = sink.stats
+    raw = fh.read(MAX_TEXT_FILE_BYTES + 1)
+    st.bytes = len(raw)
+    if len(raw) > MAX_TEXT_FILE_BYTES:
+        st.error = f"text file larger than {MAX_TEXT_FILE_BYTES} bytes; not read"
+        return
+    if not raw:
+        return
+    dec = _decode(raw)
+    if dec.text is None:
+        st.bad_encoding += 1
+        return
+    doc = sink.take(dec.text, dec.recoded)
+    if doc is not None:
+        yield doc
+
+
+def read_file(shard: Shard, path: str, stats: FileStats) -> Iterator[Document]:
+    """Yield the documents of one file; every problem lands in ``stats``, nothing raises."""
+    fmt, compression = split_format(path)
+    sink = _Sink(shard, stats, shard.rel(path))
+    if fmt is None:
+        stats.error = "unsupported file type (expected .jsonl .json .parquet .csv .tsv .txt .md, optionally .gz/.zst)"
+        return
+    try:
+        if os.path.getsize(path) == 0:
+            stats.empty_file = True
+            return
+        if fmt == "parquet":
+            if compression:
+                stats.error = "compressed Parquet files are not supported (Parquet compresses internally)"
+                return
+            yield from _read_parquet(path, sink)
+        else:
+            with open_binary(path, compression) as fh:
+                if fmt == "jsonl":
+                    yield from _read_jsonl(fh, sink)
+                elif fmt == "json":
+                    yield from _read_json(fh, sink)
+                elif fmt in ("csv", "tsv"):
+                    yield from _read_csv(fh, sink, "," if fmt == "csv" else "\t")
+                else:
+                    yield from _read_text_file(fh, sink)
+    except Exception as err:  # a corrupt archive or unreadable file is reported, the audit goes on
+        stats.error = f"{type(err).__name__}: {err}"[:500]
+    if stats.items == 0 and stats.problems == 0:
+        stats.empty_file = True  # only blank lines, ``[]``, a header without rows …
+
+
+def read_shard(shard: Shard, stats_out: list[FileStats]) -> Iterator[Document]:
+    """Yield every document of a shard; one ``FileStats`` per file is appended to ``stats_out``."""
+    for path in shard.paths:
+        fmt, _ = split_format(path)
+        st = FileStats(path=shard.rel(path), format=fmt or "unknown")
+        stats_out.append(st)
+        yield from read_file(shard, path, st)
+
+
+def plan_shards(paths: list[tuple[str, str]], text_field: str) -> list[Shard]:
+    """Expand ``(source, path)`` pairs into shards: one per structured file, groups of text files.
+
+    Folders are walked in sorted order so shard ids are stable across runs (needed for ``--resume``).
+    Files with an unknown suffix inside a folder become their own shard, reported as unsupported.
+    """
+    shards: list[Shard] = []
+    for source, raw in paths:
+        root = os.path.abspath(raw)
+        if os.path.isdir(root):
+            files: list[str] = []
+            for d, dirs, names in os.walk(root):
+                dirs.sort()
+                files.extend(os.path.join(d, n) for n in sorted(names) if not n.startswith("."))
+            base = root
+        elif os.path.exists(root):
+            files, base = [root], os.path.dirname(root)
+        else:
+            files, base = [root], os.path.dirname(root)
+        text_group: list[str] = []
+
+        def flush(group: list[str], src: str = source, b: str = base) -> None:
+            if group:
+                shards.append(Shard(f"{src}/{len(shards):06d}", src, tuple(group), b, text_field))
+                group.clear()
+
+        for f in files:
+            fmt, _ = split_format(f)
+            if fmt == "text":
+                text_group.append(f)
+                if len(text_group) >= TEXT_FILES_PER_SHARD:
+                    flush(text_group)
+            else:
+                shards.append(Shard(f"{source}/{len(shards):06d}", source, (f,), base, text_field))
+        flush(text_group)
+    return shards
+
+
+def missing_paths(paths: list[tuple[str, str]]) -> list[str]:
+    return [p for _, p in paths if not os.path.exists(p)]
+
+
+__all__ = ["Document", "FileStats", "Shard", "missing_paths", "plan_shards", "read_file", "read_shard",
+           "split_format"]

@@ -1,0 +1,199 @@
+"""Audit steps: each a small object with one job, run over a batch of items, composed as a list.
+
+A step annotates :class:`Item` objects in place and holds no per-shard state, so the same list of
+step objects runs unchanged in the local worker processes and in Ray Data workers. Steps that need
+something heavy (the moderation engine) build it lazily in the worker and never pickle it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from hegui.corpus.readers import Document
+from hegui.corpus.textstats import features_batch
+from hegui.detect.base import Direction, Finding
+
+if TYPE_CHECKING:
+    from hegui.config import Settings
+    from hegui.policy.pack import PolicyPack
+
+UNSAFE_ACTIONS = ("refuse", "block")
+LENGTH_BUCKETS: tuple[tuple[str, int], ...] = (
+    ("<50", 50), ("50–199", 200), ("200–999", 1000), ("1k–5k", 5000), ("5k–20k", 20000), ("≥20k", 1 << 62))
+
+
+@dataclass(slots=True)
+class Item:
+    """A document and everything the steps found about it."""
+
+    doc: Document
+    unsafe: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    pii: dict[str, int] = field(default_factory=dict)
+    pii_spans: list[tuple[str, int, int]] = field(default_factory=list)
+    markers: tuple[str, ...] = ()
+    lang: str = "other"
+    chars: int = 0
+    exact_hash: bytes = b""
+    signature: npt.NDArray[np.uint32] | None = None
+
+    @property
+    def restricted(self) -> bool:
+        """Carries a no-reprint / all-rights-reserved notice and no open licence (IP risk, A3.1)."""
+        return "no_reprint" in self.markers and "open_licence" not in self.markers
+
+
+@runtime_checkable
+class Step(Protocol):
+    name: str
+
+    def run(self, items: list[Item]) -> None: ...
+
+
+class Decision(Protocol):
+    """What the safety step reads from the engine's decision."""
+
+    @property
+    def categories(self) -> Sequence[str]: ...
+
+    @property
+    def findings(self) -> Sequence[Finding]: ...
+
+
+class Scanner(Protocol):
+    """What the safety step needs from the moderation engine."""
+
+    def moderate(self, text: str, direction: Direction = "input") -> Decision: ...
+
+
+class ScannerFactory(Protocol):
+    def __call__(self) -> Scanner: ...
+
+
+@dataclass(frozen=True)
+class EngineFactory:
+    """Builds ``hegui.moderation.ModerationEngine`` in the worker, from settings (picklable) or defaults."""
+
+    settings: dict[str, Any] | None = None
+
+    def __call__(self) -> Scanner:
+        from hegui.moderation import ModerationEngine
+
+        if self.settings is None:
+            engine: Scanner = ModerationEngine.default()
+            return engine
+        from hegui.config import Settings
+        from hegui.context import HeguiContext
+
+        engine = ModerationEngine.from_context(HeguiContext(Settings.model_validate(self.settings)))
+        return engine
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineFactory:
+        return cls(settings.model_dump(mode="json"))
+
+
+class SafetyScan:
+    """The moderation engine over each document, as if the model had generated it (``output``).
+
+    A document is unsafe when the pack refuses or blocks one of the risks found in it (at the
+    finding's severity); personal data is counted per type (its action is ``mask``) and its spans
+    kept for masking the cleaned corpus.
+    """
+
+    name = "safety"
+
+    def __init__(self, factory: ScannerFactory, pack: PolicyPack, direction: Direction = "output") -> None:
+        self.factory = factory
+        self.pack = pack
+        self.direction: Direction = direction
+        self._engine: Scanner | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"factory": self.factory, "pack": self.pack, "direction": self.direction, "_engine": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    @property
+    def engine(self) -> Scanner:
+        if self._engine is None:
+            self._engine = self.factory()
+        return self._engine
+
+    def run(self, items: list[Item]) -> None:
+        engine = self.engine
+        for it in items:
+            decision = engine.moderate(it.doc.text, direction=self.direction)
+            severity: dict[str, int] = {}
+            findings: list[dict[str, Any]] = []
+            pii: dict[str, int] = {}
+            spans: list[tuple[str, int, int]] = []
+            for f in decision.findings:
+                if f.detector == "pii":
+                    pii[f.type] = pii.get(f.type, 0) + 1
+                    spans.append((f.type, f.start, f.end))
+                if f.category:
+                    severity[f.category] = max(severity.get(f.category, 0), int(f.severity))
+                findings.append({"detector": f.detector, "type": f.type, "category": f.category,
+                                 "severity": f.severity, "start": f.start, "end": f.end})
+            cats = set(severity) | set(decision.categories)
+            it.unsafe = tuple(sorted(c for c in cats
+                                     if self.pack.action_for(c, self.direction, severity.get(c, 3)) in UNSAFE_ACTIONS))
+            it.categories = tuple(sorted(cats))
+            it.findings = findings
+            it.pii = pii
+            it.pii_spans = spans
+
+
+_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("copyright_notice", re.compile(r"©|\(c\)\s*(?:19|20)\d\d|copyright\s*(?:©\s*)?(?:19|20)\d\d|版权所有|著作权归",
+                                    re.I)),
+    ("no_reprint", re.compile(
+        r"all rights reserved|保留所有权利|(?:禁止|严禁|谢绝|不得)(?:任何)?(?:形式的?)?(?:转载|复制|摘编)"
+        r"|未经(?:\S{0,8})?(?:许可|授权|同意|允许)[，,]?\s*(?:\S{0,6})?(?:不得|禁止|严禁)", re.I)),
+    ("attribution_required", re.compile(r"转载请注明|请注明出处|attribution required", re.I)),
+    ("open_licence", re.compile(
+        r"SPDX-License-Identifier|creative\s+commons|\bCC[- ]BY(?:-SA|-NC|-ND)*\b|\bCC0\b|GNU (?:Lesser |Affero )?"
+        r"General Public License|\bMIT License\b|Apache License|知识共享|公有领域|public domain", re.I)),
+)
+
+
+class LicenceMarkers:
+    """Copyright and licence notices in the text: evidence for the IP review of a source (A3.1)."""
+
+    name = "licence"
+
+    def run(self, items: list[Item]) -> None:
+        for it in items:
+            text = it.doc.text
+            it.markers = tuple(name for name, rx in _MARKERS if rx.search(text))
+
+
+class TextFeatures:
+    """Language by script, length, exact-dedup hash and MinHash signature, vectorised over the batch."""
+
+    name = "features"
+
+    def run(self, items: list[Item]) -> None:
+        for it, f in zip(items, features_batch([it.doc.text for it in items]), strict=True):
+            it.lang, it.chars, it.exact_hash, it.signature = f.lang, f.chars, f.exact_hash, f.signature
+
+
+def default_steps(factory: ScannerFactory, pack: PolicyPack) -> list[Step]:
+    """The full audit: safety scan (engine), licence markers, language/length/dedup features."""
+    return [SafetyScan(factory, pack), LicenceMarkers(), TextFeatures()]
+
+
+def length_bucket(chars: int) -> str:
+    for label, upper in LENGTH_BUCKETS:
+        if chars < upper:
+            return label
+    return LENGTH_BUCKETS[-1][0]

@@ -1,0 +1,235 @@
+"""Vectorised text features for the audit: script-based language, exact-dedup hash, MinHash signature.
+
+All three come from one pass over the text's code points in numpy, which keeps the per-document
+Python overhead small. Tokens are CJK-aware: each CJK character is a token (Chinese has no spaces),
+each run of Latin/Greek/Cyrillic letters or digits is a word token. Shingles are n-grams of tokens,
+so Chinese gets character n-grams and English word n-grams from the same code. Hashes are fixed
+functions of the text (no per-process salt), so every worker and every backend agrees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+U64 = np.uint64
+NUM_PERM = 64
+BANDS = 16
+ROWS = NUM_PERM // BANDS
+SHINGLE = 5
+_CHUNK = 4096
+_MASK64 = (1 << 64) - 1
+
+_rng = np.random.default_rng(0x6865677569)  # fixed: signatures must agree across processes and runs
+_PERM_A = (_rng.integers(1, 2**63, NUM_PERM, dtype=np.uint64) | U64(1)).reshape(1, NUM_PERM)
+_PERM_B = _rng.integers(0, 2**63, NUM_PERM, dtype=np.uint64).reshape(1, NUM_PERM)
+_SHINGLE_MUL = (_rng.integers(1, 2**63, SHINGLE, dtype=np.uint64) | U64(1))
+_POW = np.array([pow(0x100000001B3, i, 1 << 64) for i in range(64)][::-1], dtype=np.uint64)
+_CJK_MUL = U64(0x9E3779B97F4A7C15)
+_WORD_SALT = U64(0xD6E8FEB86659FD93)
+
+
+@dataclass(frozen=True, slots=True)
+class TextFeatures:
+    lang: str
+    chars: int
+    exact_hash: bytes
+    signature: npt.NDArray[np.uint32]
+
+
+def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64 finaliser: spreads bits so that the MinHash permutations behave."""
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> U64(30))
+        x = x * U64(0xBF58476D1CE4E5B9)
+        x = x ^ (x >> U64(27))
+        x = x * U64(0x94D049BB133111EB)
+        return x ^ (x >> U64(31))
+
+
+def _codepoints(text: str) -> npt.NDArray[np.uint32]:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+
+# Character classes for the Basic Multilingual Plane, after folding (full-width → ASCII, upper → lower).
+_NONE, _HAN, _KANA_HANGUL, _LATIN, _DIGIT, _LATIN_EXT, _OTHER_LETTER = range(7)
+_NCLS = 8
+
+
+def _tables() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
+    fold = np.arange(0x10000, dtype=np.uint32)
+    fw = np.arange(0xFF01, 0xFF5F)
+    fold[fw] = fw - 0xFEE0
+    fold[0x41:0x5B] += 32
+    fold[0xFF21:0xFF3B] += 32 - 0xFEE0 + 0xFEE0  # full-width capitals fold to lower-case ASCII
+    cls = np.zeros(0x10000, dtype=np.uint8)
+    cls[0x4E00:0xA000] = _HAN
+    cls[0x3400:0x4DC0] = _HAN
+    cls[0xF900:0xFB00] = _HAN
+    cls[0x3040:0x3100] = _KANA_HANGUL
+    cls[0xAC00:0xD7B0] = _KANA_HANGUL
+    cls[0x61:0x7B] = _LATIN
+    cls[0x30:0x3A] = _DIGIT
+    cls[0xC0:0x250] = _LATIN_EXT
+    cls[[0xD7, 0xF7]] = _NONE
+    cls[0x370:0x530] = _OTHER_LETTER
+    cls = cls[fold]  # classify the folded character
+    return fold, cls
+
+
+_FOLD, _CLASS = _tables()
+_IS_WORD = np.zeros(_NCLS, dtype=bool)
+_IS_WORD[[_LATIN, _DIGIT, _LATIN_EXT, _OTHER_LETTER]] = True
+_IS_CJK = np.zeros(_NCLS, dtype=bool)
+_IS_CJK[[_HAN, _KANA_HANGUL]] = True
+_EMPTY_SIG = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
+
+
+def _lang(han: int, latin: int, other: int, kana_hangul: int) -> str:
+    if kana_hangul and kana_hangul * 10 >= han:
+        return "other"
+    zh, en = han, latin / 4.0  # one Han character carries about one English word (~4 letters)
+    best = max(zh, en, float(other))
+    if best == 0:
+        return "other"
+    if best == zh:
+        return "zh"
+    return "en" if best == en else "other"
+
+
+def _tokenise(c32: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp],
+                                                    npt.NDArray[np.uint8]]:
+    """Token hashes, the character position of each token, and the class of every character."""
+    idx = np.minimum(c32, 0xFFFF).astype(np.intp)
+    cls = _CLASS.take(idx)
+    c = _FOLD.take(idx)
+    if c32.size and int(c32.max()) > 0xFFFF:
+        astral = c32 > 0xFFFF
+        cls[astral] = np.where((c32[astral] >= 0x20000) & (c32[astral] <= 0x2EBEF), _HAN, _NONE)
+        c[astral] = c32[astral]
+    word = _IS_WORD.take(cls)
+    cjk = _IS_CJK.take(cls)
+    starts = word.copy()
+    starts[1:] &= ~word[:-1]
+    th = np.zeros(c.size, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        th[cjk] = c[cjk].astype(np.uint64) * _CJK_MUL
+        start_pos = np.flatnonzero(starts)
+        if start_pos.size:
+            wc = c[word]
+            first = starts[word]
+            ar = np.arange(wc.size, dtype=np.int32)
+            pos = ar - np.maximum.accumulate(np.where(first, ar, 0))
+            np.minimum(pos, 63, out=pos)
+            seg = np.flatnonzero(first)
+            th[start_pos] = np.add.reduceat(_POW.take(pos) * wc, seg) ^ _WORD_SALT
+    tok_pos = np.flatnonzero(cjk | starts)
+    return _mix(th[tok_pos]), tok_pos, cls
+
+
+def tokens(text: str) -> tuple[npt.NDArray[np.uint64], str]:
+    """Token hashes of ``text`` in order, and its script-based language (``zh``/``en``/``other``)."""
+    c32 = _codepoints(text)
+    if c32.size == 0:
+        return np.zeros(0, dtype=np.uint64), "other"
+    tok, _pos, cls = _tokenise(c32)
+    n = np.bincount(cls, minlength=_NCLS)
+    return tok, _lang(int(n[_HAN]), int(n[_LATIN] + n[_LATIN_EXT]), int(n[_OTHER_LETTER]), int(n[_KANA_HANGUL]))
+
+
+def _short_shingle(tok: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    with np.errstate(over="ignore"):
+        return _mix(np.array([(tok * _SHINGLE_MUL[: tok.size]).sum(dtype=np.uint64)], dtype=np.uint64))
+
+
+def shingles(tok: npt.NDArray[np.uint64], n: int = SHINGLE) -> npt.NDArray[np.uint64]:
+    """Hashes of the token n-grams (one shingle of everything when the text is shorter than n)."""
+    if tok.size == 0:
+        return tok
+    if tok.size < n:
+        return _short_shingle(tok)
+    m = tok.size - n + 1
+    acc = np.zeros(m, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(n):
+            acc += tok[i:i + m] * _SHINGLE_MUL[i]
+    return _mix(acc)
+
+
+def minhash(sh: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint32]:
+    """MinHash signature (``NUM_PERM`` × uint32) of a shingle set; chunked so memory stays small."""
+    sig = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(0, sh.size, _CHUNK):
+            block = sh[i:i + _CHUNK].reshape(-1, 1) * _PERM_A + _PERM_B
+            np.minimum(sig, block.min(axis=0), out=sig)
+    return (sig >> U64(32)).astype(np.uint32)
+
+
+def features(text: str) -> TextFeatures:
+    """Language, length, exact-dedup hash (of the normalised token stream) and MinHash signature."""
+    return features_batch([text])[0]
+
+
+def features_batch(texts: list[str]) -> list[TextFeatures]:
+    """``features`` for many documents at once: one numpy pass over all of them (much less overhead
+    per document than one call each). Shingles never cross a document boundary."""
+    if not texts:
+        return []
+    lens = np.fromiter((len(t) for t in texts), dtype=np.intp, count=len(texts))
+    c32 = _codepoints("\n".join(texts))
+    ndoc = len(texts)
+    doc_of_char = np.repeat(np.arange(ndoc), lens + 1)[: c32.size]
+    tok, tok_pos, cls = _tokenise(c32)
+    counts = np.bincount(doc_of_char * _NCLS + cls, minlength=ndoc * _NCLS).reshape(ndoc, _NCLS)
+    tok_doc = doc_of_char[tok_pos]
+    ntok = np.bincount(tok_doc, minlength=ndoc)
+    tok_start = np.concatenate(([0], np.cumsum(ntok)))
+    sigs = np.full((ndoc, NUM_PERM), np.iinfo(np.uint64).max, dtype=np.uint64)
+    m = tok.size - SHINGLE + 1
+    if m > 0:
+        acc = np.zeros(m, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for i in range(SHINGLE):
+                acc += tok[i:i + m] * _SHINGLE_MUL[i]
+        valid = tok_doc[:m] == tok_doc[SHINGLE - 1:]
+        sh = _mix(acc[valid])
+        sh_doc = tok_doc[:m][valid]
+        with np.errstate(over="ignore"):
+            for i in range(0, sh.size, _CHUNK):
+                block = sh[i:i + _CHUNK].reshape(-1, 1) * _PERM_A + _PERM_B
+                d = sh_doc[i:i + _CHUNK]
+                seg = np.flatnonzero(np.concatenate(([True], d[1:] != d[:-1])))
+                red = np.minimum.reduceat(block, seg, axis=0)
+                docs = d[seg]
+                sigs[docs] = np.minimum(sigs[docs], red)
+    for d in np.flatnonzero((ntok > 0) & (ntok < SHINGLE)):
+        short = _short_shingle(tok[tok_start[d]:tok_start[d + 1]])
+        with np.errstate(over="ignore"):
+            sigs[d] = (short.reshape(-1, 1) * _PERM_A + _PERM_B).min(axis=0)
+    sig32 = (sigs >> U64(32)).astype(np.uint32)
+    tok_bytes = tok.view(np.uint8)
+    out = []
+    for d in range(ndoc):
+        n = counts[d]
+        exact = hashlib.blake2b(tok_bytes[tok_start[d] * 8:tok_start[d + 1] * 8].tobytes(), digest_size=8).digest()
+        out.append(TextFeatures(_lang(int(n[_HAN]), int(n[_LATIN] + n[_LATIN_EXT]), int(n[_OTHER_LETTER]),
+                                      int(n[_KANA_HANGUL])), int(lens[d]), exact, sig32[d]))
+    return out
+
+
+def band_key(rows: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+    """One LSH band key (64-bit) per signature from that band's ``ROWS`` columns (n × ROWS)."""
+    acc = np.zeros(rows.shape[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for r in range(rows.shape[1]):
+            acc = _mix(acc * U64(0x100000001B3) + rows[:, r].astype(np.uint64) + U64(r + 1))
+    return acc
+
+
+def similarity(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> float:
+    """Estimated Jaccard similarity of two shingle sets from their signatures."""
+    return float(np.count_nonzero(a == b)) / a.size
