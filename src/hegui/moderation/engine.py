@@ -19,6 +19,7 @@ Fail closed: a required detector that raises turns the decision into ``refuse`` 
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -68,7 +69,8 @@ class ModerationEngine:
     """Detectors + a policy pack → decisions. Thread-safe when its detectors are."""
 
     def __init__(self, pack: PolicyPack, detectors: Sequence[Detector], normalizer: Normalizer | None = None, *,
-                 optional: Iterable[str] = (), history_turns: int = 4, history_weight: float = 0.8) -> None:
+                 optional: Iterable[str] = (), history_turns: int = 4, history_weight: float = 0.8,
+                 auto_refresh: bool = False) -> None:
         self.pack = pack
         self.detectors: list[Detector] = list(detectors)
         self.normalizer = normalizer
@@ -77,6 +79,17 @@ class ModerationEngine:
         self.history_weight = history_weight
         self._rules: dict[tuple[str, str, int, bool], tuple[Action, str]] = {}
         self._has_classifier = any(_is_scored(d.name) for d in self.detectors)
+        # hot reload: detectors that can notice a newer lexicon version (LexiconRegistry) are asked
+        # before each call; the check is rate-limited by the detector and the rebuild runs off-path
+        self._refreshers = [d for d in self.detectors if auto_refresh and hasattr(d, "refresh_if_changed")]
+
+    def refresh(self) -> None:
+        """Let hot-reloadable detectors pick up a changed lexicon (cheap, rate-limited, non-blocking)."""
+        for d in self._refreshers:
+            try:
+                d.refresh_if_changed(background=True)
+            except Exception as err:  # keep serving the current snapshot
+                log.warning("lexicon refresh failed: %s: %s", type(err).__name__, err)
 
     # ---- construction -------------------------------------------------------------------------
 
@@ -84,35 +97,42 @@ class ModerationEngine:
     def from_context(cls, ctx: HeguiContext) -> ModerationEngine:
         """The engine a running installation uses: its pack, its database lexicons (hot reload),
         PII, and the embedded classifier and jailbreak detector when they are installed."""
-        from hegui.detect.lexicon import LexiconRegistry
+        from hegui.detect.lexicon.registry import LexiconRegistry
         from hegui.text import Normalizer
 
         pack = ctx.pack
         normalizer = Normalizer(pack.normalisation)
         detectors: list[Detector] = [LexiconRegistry(ctx), PiiDetector.from_pack(pack)]
         detectors.extend(_optional_model_detectors())
-        return cls(pack, detectors, normalizer)
+        return cls(pack, detectors, normalizer, auto_refresh=True)
 
     @classmethod
     def default(cls, pack: PolicyPack | None = None, *, models: bool = False) -> ModerationEngine:
         """Library use without a database: the default lexicon files, PII, and (``models=True``)
         the classifier and jailbreak detector when installed."""
         from hegui.detect.lexicon import LexiconDetector
+        from hegui.detect.lexicon.formats import load_default_data
         from hegui.policy.pack import load_pack
         from hegui.text import Normalizer
 
         pack = pack or load_pack("cn-genai")
         normalizer = Normalizer(pack.normalisation)
-        detectors: list[Detector] = [LexiconDetector.default(pack), PiiDetector.from_pack(pack)]
+        data = load_default_data()
+        lexicon = LexiconDetector(data.entries, pack.normalisation, data.allow)
+        detectors: list[Detector] = [lexicon, PiiDetector.from_pack(pack)]
         if models:
             detectors.extend(_optional_model_detectors())
         return cls(pack, detectors, normalizer)
 
     # ---- facts the stream moderator and evidence need ----------------------------------------
 
+    def lexicons(self) -> list[Any]:
+        """The compiled lexicon detectors in use (a registry's current snapshot)."""
+        return [lx for lx in (lexicon_of(d) for d in self.detectors) if lx is not None]
+
     def term_window(self) -> int:
         """Longest lexicon key (normalised characters) any span detector can match."""
-        return max((int(getattr(d, "max_term_length", 0)) for d in self.detectors), default=0)
+        return max((int(lx.max_term_length) for lx in self.lexicons()), default=0)
 
     def pii_window(self, direction: Direction) -> int:
         """Longest PII value, when PII findings change anything in this direction."""
@@ -289,6 +309,8 @@ class ModerationEngine:
         """Moderate one text."""
         if direction not in ("input", "output"):
             raise ValueError(f"direction must be 'input' or 'output', got {direction!r}")
+        if self._refreshers:
+            self.refresh()
         findings, errors, failed = self.run_detectors(text, direction)
         if failed is not None:
             return self._failed(failed, text, direction, context, errors)
@@ -374,6 +396,16 @@ class ModerationEngine:
         return decision
 
 
+def lexicon_of(det: Detector) -> Any | None:
+    """The compiled lexicon behind a detector: itself, or a registry's current ``detector``."""
+    if hasattr(det, "max_term_length") and hasattr(det, "normalize"):
+        return det
+    inner = getattr(det, "detector", None)
+    if inner is not None and hasattr(inner, "max_term_length") and hasattr(inner, "normalize"):
+        return inner
+    return None
+
+
 def _pick(rule: CategoryRule, direction: Direction) -> Action:
     return rule.input if direction == "input" else rule.output
 
@@ -412,18 +444,18 @@ def _corroborated(counted: list[tuple[Finding, int | None]]) -> list[tuple[Findi
 
 
 def _optional_model_detectors() -> list[Detector]:
-    """The embedded classifier and jailbreak detector, when their packages are present."""
+    """The jailbreak detector and embedded classifier, when their packages are present."""
     found: list[Detector] = []
-    try:
-        from hegui.detect.jailbreak import JailbreakDetector
-    except ImportError:
-        log.info("jailbreak detector not installed")
-    else:
-        found.append(JailbreakDetector())
-    try:
-        from hegui.detect.classifier import EmbeddedClassifier
-    except ImportError:
-        log.info("embedded classifier not installed")
-    else:
-        found.append(EmbeddedClassifier.load_default())
+    for module, attr, factory in (("hegui.detect.jailbreak", "JailbreakDetector", None),
+                                  ("hegui.detect.classifier", "EmbeddedClassifier", "load_default")):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            log.info("%s not installed", module)
+            continue
+        cls_ = getattr(mod, attr, None)
+        if cls_ is None:
+            log.info("%s has no %s yet", module, attr)
+            continue
+        found.append(getattr(cls_, factory)() if factory else cls_())
     return found

@@ -84,18 +84,21 @@ class StreamModerator:
         self._span_dets: list[Detector] = [d for d in engine.detectors if not is_whole_text(d)]
         self._whole_dets: list[Detector] = [d for d in engine.detectors if is_whole_text(d)]
         self._normalize: Callable[[str], NormalizedText] | None = None
-        for d in engine.detectors:
-            fn = getattr(d, "normalize", None)
-            if callable(fn) and hasattr(d, "max_term_length"):
-                self._normalize = fn
-                break
-        if self._normalize is None and engine.normalizer is not None:
+        lexicons = engine.lexicons()
+        if lexicons:
+            self._normalize = lexicons[0].normalize
+        elif engine.normalizer is not None:
             self._normalize = engine.normalizer.normalize
 
     @property
     def text(self) -> str:
         """Everything received so far."""
         return self._buf
+
+    @property
+    def released_chars(self) -> int:
+        """How many characters of the received text have been released (masked or not)."""
+        return self._released
 
     @property
     def replacement(self) -> str:

@@ -70,7 +70,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
         r"(?<![0-9])(?:\d{16,19}|\d{4}(?:[ \-]\d{4}){3}(?:[ \-]?\d{1,3})?)(?![0-9])"), v.validate_bank_card),
     _Pattern("cn_uscc", re.compile(_NUM_L + r"[0-9A-Y]{2}\d{6}[0-9A-Y]{10}" + _NUM_R), v.validate_uscc),
     _Pattern("cn_mobile", re.compile(
-        r"(?<![0-9A-Za-z+])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}(?![0-9])"), v.validate_mobile),
+        r"(?<![0-9])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}(?![0-9])"), v.validate_mobile),
     _Pattern("cn_landline", re.compile(
         r"(?<![0-9A-Za-z+])(?:(?:\+86|0086)[ \-]?\(?0?|\(?0)(?:10|2\d|[3-9]\d{2})\)?[ \-]?[2-9]\d{6,7}(?![0-9])"),
         v.validate_landline),
@@ -81,7 +81,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
         r"(?:台胞证|台湾居民来往大陆通行证|MTP)(?:号码|号)?[:： ]*(\d{8})(?![0-9])"), _ok_taiwan_labelled, group=1),
     _Pattern("email", re.compile(
         r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}"
-        r"(?![A-Za-z0-9\-])"), v.validate_email),
+        r"(?![A-Za-z\-])"), v.validate_email),
     _Pattern("ipv4", re.compile(r"(?<![0-9A-Za-z.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?[0-9])(?![A-Za-z])"), v.validate_ipv4),
     _Pattern("ipv6", re.compile(
         r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4})(?![0-9A-Za-z:])"),
@@ -134,9 +134,17 @@ def find_pii(text: str, types: Iterable[str] | None = None) -> list[PiiSpan]:
     out: list[PiiSpan] = []
     last_end = -1
     for s, neg_len, _prio, typ in cands:
+        e = s - neg_len
+        if s < last_end < e and typ == "email":
+            # an address glued to the previous value: its local part starts after it
+            t = last_end
+            while t < e and not folded[t].isalnum():
+                t += 1
+            if v.validate_email(folded[t:e]):
+                s = t
         if s >= last_end:
-            out.append(PiiSpan(typ, s, s - neg_len, text[s:s - neg_len]))
-            last_end = s - neg_len
+            out.append(PiiSpan(typ, s, e, text[s:e]))
+            last_end = e
     return out
 
 

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine_fixtures import ENTRIES, engine, pack
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hegui.detect.base import Direction, Finding
+from hegui.detect.lexicon import LexiconDetector
+from hegui.detect.pii import find_pii
+from hegui.detect.pii.validators import resident_id_check_char
+from hegui.moderation import ModerationEngine, StreamModerator
+
+ENGINE = engine()
+TERMS = ["炸药配方", "测试政治词甲", "make a pipe bomb", "投资稳赚不赔", "人肉搜索"]
+CLEAN = ["今天天气很好", "我们去公园", "散步吧", "hello there", "the weather", "。", "，", "好的", "谢谢你",
+         "炸鸡很好吃", "配方", "测试", "make a cake", "pipe", "一二三"]
+SEPS = [" ", ".", "\u200b", "😀", "-", "  ", "\n"]
+ID_BODY = "11010119900307123"
+PII = ["13812345678", "+86 139-1234-5678", ID_BODY + resident_id_check_char(ID_BODY), "zhang.san@example.com",
+       "192.168.1.10"]
+
+
+@st.composite
+def stretched(draw: st.DrawFn, term: str) -> str:
+    """A term with random separators inserted between its characters."""
+    out = []
+    for ch in term:
+        out.append(ch)
+        if draw(st.booleans()):
+            out.append(draw(st.sampled_from(SEPS)))
+    return "".join(out).rstrip()
+
+
+def chunks_of(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    return [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+
+
+def run(sm: StreamModerator, chunks: list[str]) -> str:
+    out = []
+    for c in chunks:
+        out.append(sm.feed(c))
+        if sm.stopped:
+            return "".join(out)
+    out.append(sm.finish())
+    return "".join(out)
+
+
+fragments = st.one_of(
+    st.sampled_from(CLEAN), st.sampled_from(SEPS), st.sampled_from(TERMS).flatmap(stretched),
+    st.sampled_from(PII),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(fragments, min_size=1, max_size=25), cuts=st.lists(st.integers(0, 10_000), max_size=30),
+       direction=st.sampled_from(["input", "output"]))
+def test_no_released_prefix_contains_a_violation(parts: list[str], cuts: list[int], direction: Direction) -> None:
+    text = "".join(parts)
+    whole = ENGINE.moderate(text, direction)
+    sm = StreamModerator(ENGINE, direction=direction)
+    run(sm, chunks_of(text, cuts))
+    released = sm.released_chars
+    for f in whole.findings:
+        action = ENGINE.rule_for(f.category or "", direction, f.severity, False)[0] if f.detector != "pii" else None
+        if action in ("refuse", "block"):
+            assert released < f.end, (text, f, released)
+    assert not ENGINE.moderate(text[:released], direction).blocked
+    if whole.blocked:
+        assert sm.stopped and sm.replacement in pack().moderation.refusal.values()
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.one_of(st.sampled_from(CLEAN), st.sampled_from(SEPS)), min_size=1, max_size=40),
+       cuts=st.lists(st.integers(0, 10_000), max_size=40))
+def test_clean_text_released_whole_and_unchanged(parts: list[str], cuts: list[int]) -> None:
+    text = "".join(parts)
+    assert ENGINE.moderate(text, "output").findings == []
+    sm = StreamModerator(ENGINE)
+    assert run(sm, chunks_of(text, cuts)) == text
+    assert sm.finished and not sm.stopped
+    assert sm.decision is not None and sm.decision.action == "allow"
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.one_of(st.sampled_from(CLEAN), st.sampled_from(SEPS),
+                                st.sampled_from(PII).map(lambda v: v + "，")),  # a value glued to ASCII is ambiguous
+                      min_size=1, max_size=20),
+       cuts=st.lists(st.integers(0, 10_000), max_size=40))
+def test_output_pii_masked_even_across_chunk_boundaries(parts: list[str], cuts: list[int]) -> None:
+    text = "".join(parts)
+    sm = StreamModerator(ENGINE)
+    out = run(sm, chunks_of(text, cuts))
+    assert not sm.stopped
+    assert find_pii(out) == []
+    for span in find_pii(text):
+        assert out.count(span.value) < text.count(span.value)
+    if find_pii(text):
+        assert out == ENGINE.moderate(text, "output").masked_text
+        assert sm.decision is not None and sm.decision.action == "mask"
+
+
+def test_stream_masks_straddling_mobile_like_whole_text() -> None:
+    text = "请联系他，电话是13812345678，谢谢。" * 3
+    sm = StreamModerator(ENGINE)
+    out = run(sm, [text[i:i + 3] for i in range(0, len(text), 3)])
+    assert out == ENGINE.moderate(text, "output").masked_text
+
+
+def test_stop_on_violation_gives_refusal_and_nothing_more() -> None:
+    text = "好的，下面是内容。" * 10 + "炸 药 配 方：" + "后面的内容" * 10
+    sm = StreamModerator(ENGINE)
+    out = run(sm, [text[i:i + 5] for i in range(0, len(text), 5)])
+    assert sm.stopped
+    assert "炸" not in out
+    assert sm.decision is not None and sm.decision.action == "block" and sm.decision.categories == ["A1.4"]
+    assert sm.replacement == pack().moderation.refusal["zh"]
+    assert sm.feed("more") == "" and sm.finish() == ""
+
+
+def test_separator_stretched_term_is_held_until_complete() -> None:
+    sm = StreamModerator(ENGINE)
+    released = sm.feed("炸" + " " * 200)  # the rest of the term may still come after any number of spaces
+    assert "炸" not in released
+    assert sm.feed("药配方" + "后文" * 100) == ""
+    assert sm.stopped
+
+
+def test_window_covers_longest_term_and_pii() -> None:
+    sm = StreamModerator(ENGINE)
+    assert sm.window() >= max(len(t) for t in (e.term for e in ENTRIES))
+    assert sm.window() >= 80 + pack().moderation.stream_window_extra_chars
+
+
+@dataclass
+class Recording:
+    inner: LexiconDetector
+    name: str = "lexicon"
+    lengths: list[int] = field(default_factory=list)
+
+    @property
+    def max_term_length(self) -> int:
+        return self.inner.max_term_length
+
+    def normalize(self, text: str) -> object:
+        return self.inner.normalize(text)
+
+    def detect(self, text: str, direction: Direction = "input") -> list[Finding]:
+        self.lengths.append(len(text))
+        return self.inner.detect(text, direction)
+
+
+def test_recheck_cost_bounded_per_check() -> None:
+    p = pack()
+    rec = Recording(LexiconDetector.from_entries(ENTRIES, p.normalisation))
+    eng = ModerationEngine(p, [rec])
+    sm = StreamModerator(eng)
+    text = "这是一段很长的干净文字，没有任何问题。" * 300
+    out = "".join(sm.feed(ch) for ch in text) + sm.finish()
+    assert out == text
+    w = sm.window()
+    assert max(rec.lengths) <= 3 * w + sm.step + 20  # a window, never the whole text
+    assert len(rec.lengths) <= len(text) // sm.step + 2
