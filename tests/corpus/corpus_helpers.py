@@ -1,0 +1,75 @@
+"""Shared by the corpus tests: a real moderation engine over a synthetic lexicon, and corpus builders.
+
+The engine is ``hegui.moderation.ModerationEngine`` with two synthetic terms (never real political
+terms) plus the real PII detector, so the audit's safety step is exercised end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from hegui.config import Settings
+from hegui.context import HeguiContext
+from hegui.detect.lexicon import LexiconDetector
+from hegui.detect.lexicon.entry import LexiconEntry
+from hegui.detect.pii import PiiDetector
+from hegui.moderation import ModerationEngine
+from hegui.policy.pack import load_pack
+from hegui.text import Normalizer
+
+UNSAFE_ZH = "测试暴力词甲"
+UNSAFE_EN = "synthetic harm phrase"
+
+
+class SyntheticEngine:
+    """Picklable factory (module level) so spawn workers and Ray actors can build it."""
+
+    def __call__(self) -> ModerationEngine:
+        pack = load_pack("cn-genai")
+        entries = [LexiconEntry(UNSAFE_ZH, "A1.6", 3), LexiconEntry(UNSAFE_EN, "A1.4", 3)]
+        return ModerationEngine(pack, [LexiconDetector(entries, pack.normalisation), PiiDetector.from_pack(pack)],
+                                Normalizer(pack.normalisation))
+
+
+def zh_doc(i: int) -> str:
+    return f"第{i}号文档：今天我们讨论城市里的公园、图书馆和菜市场，第{i}段内容还写到了天气与交通，编号{i * 7919}。"
+
+
+def en_doc(i: int) -> str:
+    return f"Document number {i} describes a walk along river {i % 13} and the bakery on street {i * 31}, item {i}."
+
+
+def random_doc(seed: int, lang: str, length: int = 300) -> str:
+    """A document of random common characters (zh) or words (en): unrelated to every other seed."""
+    rng = random.Random(seed)
+    if lang == "zh":
+        return "".join(chr(0x4E00 + rng.randrange(3000)) for _ in range(length))
+    return " ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+                    for _ in range(length // 5))
+
+
+def write_jsonl(path: Path, rows: list[Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n")
+    return path
+
+
+def mixed_rows(n: int, unsafe_every: int = 0, offset: int = 0) -> list[dict[str, str]]:
+    rows = []
+    for i in range(offset, offset + n):
+        text = zh_doc(i) if i % 2 else en_doc(i)
+        if unsafe_every and i % unsafe_every == 0:
+            text += (" " + UNSAFE_EN) if (i // unsafe_every) % 2 == 0 else UNSAFE_ZH
+        rows.append({"text": text})
+    return rows
+
+
+def new_ctx(tmp: Path) -> HeguiContext:
+    ctx = HeguiContext(Settings(data_dir=tmp / ".hegui", database_url=f"sqlite:///{tmp / 'h.db'}"))
+    ctx.db.upgrade()
+    return ctx
