@@ -62,7 +62,8 @@ def _check(signer: Signer, value: str, message: bytes, field: str) -> tuple[Inte
     if kid != signer.current_key_id:
         return "invalid", f"{field} was made with key {kid}, not this installation's current key"
     if not hmac.compare_digest(tag, signer.sign(message)):
-        return "invalid", f"{field} does not match the content and fields (copied label, edited content or tampered field)"
+        return "invalid", (f"{field} does not match the content and fields "
+                           "(copied label, edited content or tampered field)")
     return "valid", None
 
 

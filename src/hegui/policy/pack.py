@@ -184,6 +184,8 @@ class Labels(_Strict):
     image: ImageLabel
     video_min_seconds: float = Field(default=2.0, ge=2.0)
     audio_cue: Literal["rhythm", "speech"] = "rhythm"
+    audio_prompt_file: str | None = Field(
+        default=None, description="WAV spoken prompt prepended when audio_cue is speech (GB 45438-2025 §4.3)")
     implicit_key: str = "AIGC"
     xmp_namespace: str = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 

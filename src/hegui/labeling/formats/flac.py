@@ -78,7 +78,7 @@ def last_frame_complete(data: bytes, first_frame: int, streaminfo: bytes) -> boo
 def _open(data: bytes) -> tuple[io.BytesIO, Any]:
     buf = io.BytesIO(data)
     try:
-        return buf, mutagen.flac.FLAC(buf)
+        return buf, mutagen.flac.FLAC(buf)  # type: ignore[no-untyped-call]
     except mutagen.MutagenError as err:
         raise bad("FLAC", str(err)) from None
 

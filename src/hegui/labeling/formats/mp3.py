@@ -60,7 +60,7 @@ def walk_frames(data: bytes, start: int, end: int) -> int:
 def _open(data: bytes) -> tuple[io.BytesIO, Any]:
     buf = io.BytesIO(data)
     try:
-        return buf, mutagen.mp3.MP3(buf)
+        return buf, mutagen.mp3.MP3(buf)  # type: ignore[no-untyped-call]
     except mutagen.MutagenError as err:
         raise bad("MP3", str(err)) from None
 
@@ -89,7 +89,7 @@ class Mp3Codec(Codec):
         if f.tags is None:
             f.add_tags()
         f.tags.delall("TXXX:" + keys.key)
-        f.tags.add(mutagen.id3.TXXX(encoding=mutagen.id3.Encoding.LATIN1, desc=keys.key, text=[label_json]))
+        f.tags.add(mutagen.id3.TXXX(encoding=mutagen.id3.Encoding.LATIN1, desc=keys.key, text=[label_json]))  # type: ignore[no-untyped-call]
         try:
             buf.seek(0)
             f.save(buf)

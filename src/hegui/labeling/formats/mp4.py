@@ -226,10 +226,10 @@ class Mp4Codec(Codec):
         return sha256_parts([b.payload(data) for b in top if b.type == b"mdat"])
 
     def check(self, data: bytes) -> None:
-        top, moov = _top(data)
+        top, _ = _top(data)
         if not any(b.type == b"mdat" for b in top):
             raise bad("MP4", "no mdat box (no media data)")
         try:
-            mutagen.mp4.MP4(io.BytesIO(data))
+            mutagen.mp4.MP4(io.BytesIO(data))  # type: ignore[no-untyped-call]
         except mutagen.MutagenError as err:
             raise bad("MP4", str(err)) from None

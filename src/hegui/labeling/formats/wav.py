@@ -56,6 +56,6 @@ class WavCodec(Codec):
     def check(self, data: bytes) -> None:
         parse(data)
         try:
-            mutagen.wave.WAVE(io.BytesIO(data))
+            mutagen.wave.WAVE(io.BytesIO(data))  # type: ignore[no-untyped-call]
         except mutagen.MutagenError as err:
             raise bad("WAV", str(err)) from None
