@@ -11,10 +11,12 @@ import typer
 from hegui import __version__
 from hegui.cli import common
 from hegui.cli.assess import assess_app
+from hegui.cli.filing import filing_app
 from hegui.cli.audit import audit_app
 from hegui.cli.corpus import corpus_app
 from hegui.cli.foundation import db_app, register_foundation
 from hegui.cli.lexicon import lexicon_app
+from hegui.cli.moderate import moderate_command
 from hegui.cli.serve import serve
 from hegui.cli.users import users_app
 from hegui.errors import HeguiError
@@ -53,8 +55,10 @@ app.add_typer(corpus_app, name="corpus")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(assess_app, name="assess")
+app.add_typer(filing_app, name="filing")
 app.add_typer(lexicon_app, name="lexicon")
 app.command("serve")(serve)
+app.command("moderate")(moderate_command)
 
 
 def run() -> None:
