@@ -94,16 +94,17 @@ class ModerationEngine:
     # ---- construction -------------------------------------------------------------------------
 
     @classmethod
-    def from_context(cls, ctx: HeguiContext) -> ModerationEngine:
+    def from_context(cls, ctx: HeguiContext, *, models: bool = True) -> ModerationEngine:
         """The engine a running installation uses: its pack, its database lexicons (hot reload),
-        PII, and the embedded classifier and jailbreak detector when they are installed."""
+        PII, and (``models``) the jailbreak detector and embedded classifier when installed."""
         from hegui.detect.lexicon.registry import LexiconRegistry
         from hegui.text import Normalizer
 
         pack = ctx.pack
         normalizer = Normalizer(pack.normalisation)
         detectors: list[Detector] = [LexiconRegistry(ctx), PiiDetector.from_pack(pack)]
-        detectors.extend(_optional_model_detectors())
+        if models:
+            detectors.extend(_optional_model_detectors())
         return cls(pack, detectors, normalizer, auto_refresh=True)
 
     @classmethod
@@ -457,5 +458,21 @@ def _optional_model_detectors() -> list[Detector]:
         if cls_ is None:
             log.info("%s has no %s yet", module, attr)
             continue
-        found.append(getattr(cls_, factory)() if factory else cls_())
+        try:
+            found.append(getattr(cls_, factory)() if factory else cls_())
+        except Exception as err:  # installed but broken (e.g. weights missing): fail closed on use
+            log.error("%s.%s cannot load: %s", module, attr, err)
+            found.append(UnavailableDetector(module.rsplit(".", 1)[-1], f"{type(err).__name__}: {err}"))
     return found
+
+
+class UnavailableDetector:
+    """Stands in for a detector that is installed but could not load: every call raises, so the
+    engine fails closed (``error:<name>``) instead of silently skipping a required check."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+
+    def detect(self, text: str, direction: Direction = "input") -> list[Finding]:
+        raise RuntimeError(f"detector {self.name} unavailable: {self.reason}")

@@ -97,3 +97,17 @@ def test_unknown_type_rejected() -> None:
 
 def test_text_without_triggers_is_empty() -> None:
     assert find_pii("今天天气很好，我们去公园散步吧。") == []
+
+
+def test_every_pattern_bounded_by_max_length() -> None:
+    from hegui.detect.pii import MAX_PII_LENGTH
+
+    longest = [
+        "a" * 40 + "@" + "b" * 30 + "." + "c" * 8,
+        "家庭住址：" + "北京市" * 20,
+        "1111:2222:3333:4444:5555:6666:192.168.100.200",
+    ]
+    for text in longest:
+        for span in find_pii(text):
+            assert span.end - span.start <= MAX_PII_LENGTH
+    assert find_pii("x " + "a" * 41 + "@" + "b" * 30 + ".com") == []

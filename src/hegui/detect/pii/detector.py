@@ -30,8 +30,10 @@ SEVERITY: dict[str, int] = {
     "cn_landline": 1, "cn_uscc": 1, "ipv4": 1, "ipv6": 1,
 }
 
-# Longest candidate any pattern below can match, in original characters (separators included).
-# The streaming moderator holds back at least this much so no value straddles a release point.
+# Longest candidate any pattern below can match, in original characters (separators included):
+# e-mail addresses are bounded to 40 + 1 + 30 + 1 + 8 = 80 (longer ones are not detected), the
+# others are shorter. The streaming moderator holds back at least this much, so no value
+# straddles a release point.
 MAX_PII_LENGTH = 80
 
 # Full-width ASCII (U+FF01–FF5E) and the ideographic space fold to ASCII one-for-one.
@@ -80,7 +82,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
     _Pattern("taiwan_permit", re.compile(
         r"(?:台胞证|台湾居民来往大陆通行证|MTP)(?:号码|号)?[:： ]*(\d{8})(?![0-9])"), _ok_taiwan_labelled, group=1),
     _Pattern("email", re.compile(
-        r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}"
+        r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,39}@[A-Za-z0-9.\-]{1,30}\.[A-Za-z]{2,8}"
         r"(?![A-Za-z\-])"), v.validate_email),
     _Pattern("ipv4", re.compile(r"(?<![0-9A-Za-z.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?[0-9])(?![A-Za-z])"), v.validate_ipv4),
     _Pattern("ipv6", re.compile(
