@@ -15,6 +15,7 @@ from hegui.cli.filing import filing_app
 from hegui.cli.audit import audit_app
 from hegui.cli.corpus import corpus_app
 from hegui.cli.foundation import db_app, register_foundation
+from hegui.cli.label import label_app
 from hegui.cli.lexicon import lexicon_app
 from hegui.cli.moderate import moderate_command
 from hegui.cli.serve import serve
@@ -52,6 +53,7 @@ register_foundation(app)
 app.add_typer(db_app, name="db")
 app.add_typer(corpus_app, name="corpus")
 # Domain command groups register below, one line each.
+app.add_typer(label_app, name="label")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(assess_app, name="assess")
