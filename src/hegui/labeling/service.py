@@ -8,16 +8,19 @@ its format's own library and re-read before it is returned, so a broken file is 
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Literal
+from typing import Literal, TypeVar
 
 from hegui.errors import ConfigError, HeguiError, InvalidInputError
 from hegui.labeling import integrity
 from hegui.labeling.explicit import audio, document, image, media
 from hegui.labeling.explicit import text as text_label
-from hegui.labeling.formats import Codec, Keys, codec_for
+from hegui.labeling.formats import BadFileError, Codec, Keys, codec_for
 from hegui.labeling.formats.markdown import decode as decode_text
 from hegui.labeling.formats.markdown import split as split_front_matter
 from hegui.labeling.formats.text import split as split_text_label
@@ -32,6 +35,7 @@ _KIND: dict[str, Kind] = {"png": "image", "jpeg": "image", "webp": "image", "gif
                           "docx": "document", "pdf": "document", "markdown": "text", "text": "text"}
 _DEFAULT_EXT = {"mp3": ".mp3", "flac": ".flac", "ogg": ".ogg", "mp4": ".mp4", "wav": ".wav"}
 _AUDIO_MP4_EXT = {".m4a"}
+T = TypeVar("T")
 
 
 class AlreadyLabelledError(InvalidInputError):
@@ -93,6 +97,16 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def _guarded(what: str, name: str | None, fn: Callable[[], T]) -> T:
+    """Run codec work; a parser tripping over a malformed file becomes a clear one-line error."""
+    try:
+        return fn()
+    except HeguiError:
+        raise
+    except (ValueError, IndexError, KeyError, struct.error, EOFError, OSError, zlib.error) as err:
+        raise BadFileError(f"{name or 'input'}: cannot {what}: malformed file ({type(err).__name__}: {err})") from None
+
+
 def _load(src: str | Path | bytes, name: str | None) -> tuple[bytes, str | None]:
     if isinstance(src, bytes):
         return src, name
@@ -143,11 +157,14 @@ class Labeler:
     def read(self, src: str | Path | bytes, name: str | None = None) -> AigcLabel | None:
         """The file's implicit label, or None; raises if the label is malformed."""
         data, name = _load(src, name)
-        codec = codec_for(data, name)
-        labels, problems = self.labels_in(codec, data)
-        if problems and not labels:
-            raise LabelFormatError(problems[0])
-        return labels[0] if labels else None
+
+        def run() -> AigcLabel | None:
+            labels, problems = self.labels_in(codec_for(data, name), data)
+            if problems and not labels:
+                raise LabelFormatError(problems[0])
+            return labels[0] if labels else None
+
+        return _guarded("read its label", name, run)
 
     # --- explicit ----------------------------------------------------------------------------
     def add_explicit(self, data: bytes, codec: Codec, name: str | None, lang: str = "zh",
@@ -223,7 +240,7 @@ class Labeler:
             raise IntegrityError(f"the {codec.name} label did not read back as written; nothing written")
         return out
 
-    def add(self, src: str | Path | bytes, name: str | None = None, *, explicit: bool = True,
+    def _add(self, src: str | Path | bytes, name: str | None = None, *, explicit: bool = True,
             position: str | None = None, lang: str = "zh", producer: str | None = None) -> Labelled:
         """Explicit label (optional) then the implicit label with Label "1" and ReservedCode1."""
         data, name = _load(src, name)
@@ -246,7 +263,7 @@ class Labeler:
             label = label.with_(ReservedCode1=integrity.producer_code(self.signer, codec.name, digest, label))
         return Labelled(self._write(codec, data, label.validate(), digest), codec.name, label, shown)
 
-    def propagate(self, src: str | Path | bytes, propagator: str, name: str | None = None,
+    def _propagate(self, src: str | Path | bytes, propagator: str, name: str | None = None,
                   unlabelled: Unlabelled = "error") -> Labelled:
         """Add ContentPropagator / PropagateID (and ReservedCode2) without touching the producer's fields."""
         data, name = _load(src, name)
@@ -268,7 +285,7 @@ class Labeler:
             label = label.with_(ReservedCode2=integrity.propagator_code(self.signer, codec.name, digest, label))
         return Labelled(self._write(codec, data, label.validate(), digest), codec.name, label, None)
 
-    def verify(self, src: str | Path | bytes, name: str | None = None, *, check_explicit: bool = True) -> Verification:
+    def _verify(self, src: str | Path | bytes, name: str | None = None, *, check_explicit: bool = True) -> Verification:
         data, name = _load(src, name)
         codec = codec_for(data, name)
         codec.check(data)
@@ -293,6 +310,24 @@ class Labeler:
         verdict: Literal["compliant", "noncompliant", "not_found"]
         verdict = "not_found" if label is None else "noncompliant" if problems else "compliant"
         return Verification(codec.name, label.to_dict() if label else None, shown, status, verdict, problems)
+
+    def add(self, src: str | Path | bytes, name: str | None = None, *, explicit: bool = True,
+            position: str | None = None, lang: str = "zh", producer: str | None = None) -> Labelled:
+        """Explicit label (optional) then the implicit label with Label "1" and ReservedCode1."""
+        data, name = _load(src, name)
+        return _guarded("label it", name, lambda: self._add(data, name, explicit=explicit, position=position,
+                                                              lang=lang, producer=producer))
+
+    def propagate(self, src: str | Path | bytes, propagator: str, name: str | None = None,
+                  unlabelled: Unlabelled = "error") -> Labelled:
+        """Add ContentPropagator / PropagateID (and ReservedCode2) without touching the producer's fields."""
+        data, name = _load(src, name)
+        return _guarded("propagate its label", name, lambda: self._propagate(data, propagator, name, unlabelled))
+
+    def verify(self, src: str | Path | bytes, name: str | None = None, *, check_explicit: bool = True) -> Verification:
+        """Read and check the labels: fields, integrity, explicit label; a verdict with the problems found."""
+        data, name = _load(src, name)
+        return _guarded("verify it", name, lambda: self._verify(data, name, check_explicit=check_explicit))
 
 
 def label_text(text: str, pack: PolicyPack, lang: str = "zh", position: str | None = None) -> str:

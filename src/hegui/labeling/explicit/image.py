@@ -161,7 +161,7 @@ def _match(gray: np.ndarray, plate: Plate) -> float:
 
     A shift of up to 2 pixels is allowed: video encoders align overlays to the chroma grid."""
     expected = np.asarray(render(plate).convert("L"), dtype=np.float64)
-    left, top, right, bottom = plate.box
+    left, top = plate.box[:2]
     best = float("inf")
     for dy in range(-2, 3):
         for dx in range(-2, 3):
