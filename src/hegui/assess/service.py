@@ -51,11 +51,15 @@ def rescore(ctx: HeguiContext, out_dir: Path, panel: JudgePanel | None = None) -
 
 
 def run_assessment(ctx: HeguiContext, opts: RunOptions, out_dir: Path, *, sample: int | None = None,
-                   seed: int = 0, panel: JudgePanel | None = None,
+                   seed: int = 0, panel: JudgePanel | None = None, bankset: BankSet | None = None,
                    progress: ProgressFn | None = None) -> RunSummary:
-    """Ask every planned question not yet answered (resuming a folder), then rescore it."""
+    """Ask every planned question not yet answered (resuming a folder), then rescore it.
+
+    ``bankset`` replaces the banks in force (defaults + imported) for this run, e.g. an operator's
+    own complete bank.
+    """
     panel = panel or default_panel(ctx)  # fail before asking anything if a judge is missing
-    bankset = banks_in_force(ctx)
+    bankset = bankset or banks_in_force(ctx)
     plan, created = load_or_create_plan(out_dir, bankset, ctx.pack, endpoint=opts.endpoint, model=opts.model,
                                         via_gateway=opts.via_gateway, sample=sample, seed=seed)
     new, failed = asyncio.run(collect(out_dir, plan, bankset, opts, progress))

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hegui.assess.banks import BANKS, bank_stats, import_bank, write_jsonl
+from hegui.assess.banks import BANKS, bank_stats, import_bank, load_banks, write_jsonl
 from hegui.assess.runner import RunOptions
 from hegui.assess.scoring import export_sheet, import_sheet, judge_all
 from hegui.assess.service import banks_in_force, label_texts, rescore, run_assessment
@@ -105,10 +105,13 @@ def run(
     retries: Annotated[int, typer.Option(min=0, max=20)] = 4,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
     max_tokens: Annotated[int, typer.Option(min=1)] = 1024,
+    bank: Annotated[list[Path] | None, typer.Option(
+        help="use only these bank files (repeatable) instead of the default + imported banks")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Ask the model every sampled question, judge the answers and write assessment.json + report.html."""
     ctx = STATE.ctx()
+    bankset = load_banks(include_default=False, extra=bank) if bank else None
     opts = RunOptions(endpoint=endpoint, model=model, api_key=api_key, via_gateway=via_gateway,
                       concurrency=concurrency, rate=rate, retries=retries, max_tokens=max_tokens)
     show = sys.stderr.isatty() and not json_out
@@ -119,7 +122,7 @@ def run(
         def progress(done: int, total: int) -> None:
             prog.update(task, completed=done, total=total)
 
-        summary = run_assessment(ctx, opts, out, sample=sample, seed=seed, progress=progress)
+        summary = run_assessment(ctx, opts, out, sample=sample, seed=seed, bankset=bankset, progress=progress)
     doc = summary.assessment
     if json_out:
         print_json(doc)
