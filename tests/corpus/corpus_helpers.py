@@ -73,3 +73,22 @@ def new_ctx(tmp: Path) -> HeguiContext:
     ctx = HeguiContext(Settings(data_dir=tmp / ".hegui", database_url=f"sqlite:///{tmp / 'h.db'}"))
     ctx.db.upgrade()
     return ctx
+
+
+class _BrokenDetector:
+    name = "classifier"
+
+    def detect(self, text: str, direction: str = "input") -> list[Any]:
+        raise RuntimeError("model file missing")
+
+
+class BrokenClassifierEngine:
+    """The synthetic engine plus a classifier that always fails (required, or optional)."""
+
+    def __init__(self, optional: bool) -> None:
+        self.optional = optional
+
+    def __call__(self) -> ModerationEngine:
+        base = SyntheticEngine()()
+        return ModerationEngine(base.pack, [*base.detectors, _BrokenDetector()], base.normalizer,  # type: ignore[list-item]
+                                optional=("classifier",) if self.optional else ())

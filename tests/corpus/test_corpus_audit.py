@@ -8,7 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corpus_helpers import UNSAFE_EN, SyntheticEngine, en_doc, mixed_rows, new_ctx, random_doc, write_jsonl, zh_doc
+from corpus_helpers import (
+    UNSAFE_EN,
+    BrokenClassifierEngine,
+    SyntheticEngine,
+    en_doc,
+    mixed_rows,
+    new_ctx,
+    random_doc,
+    write_jsonl,
+    zh_doc,
+)
 
 from hegui.context import HeguiContext
 from hegui.corpus import pipeline
@@ -179,3 +189,21 @@ def test_worker_processes_give_the_same_report_as_one_process(lctx: HeguiContext
     assert one["totals"]["exact_duplicates"] > 0
     assert (tmp_path / "one" / "review_sample.jsonl").read_text().replace(one["audit_id"], "") == \
         (tmp_path / "two" / "review_sample.jsonl").read_text().replace(two["audit_id"], "")
+
+
+def test_failed_required_detector_fails_closed(lctx: HeguiContext, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "d" / "a.jsonl", mixed_rows(10))
+    r = run_audit(lctx, [("good", str(tmp_path / "d"))], tmp_path / "out", AuditOptions(workers=1, clean="drop"),
+                  factory=BrokenClassifierEngine(optional=False))
+    assert r["totals"]["unsafe"] == 10 and r["totals"]["unsafe_by_risk"] == {"scan_error": 10}
+    assert r["gates"]["auto_sample"]["value"] == 0 and r["gates"]["auto_sample"]["status"] == "fail"
+    assert not (tmp_path / "out" / "clean" / "good__000000.jsonl").read_text(encoding="utf-8")
+
+
+def test_failed_optional_detector_is_reported_not_hidden(lctx: HeguiContext, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "d" / "a.jsonl", mixed_rows(10, unsafe_every=5))
+    r = run_audit(lctx, [("good", str(tmp_path / "d"))], tmp_path / "out", AuditOptions(workers=1),
+                  factory=BrokenClassifierEngine(optional=True))
+    assert r["totals"]["unsafe"] == 2 and r["totals"]["scan_errors"] == {"classifier": 10}
+    assert r["gates"]["auto_sample"]["value"] == 0
+    assert any("not fully scanned" in f["message"] for f in r["findings"])

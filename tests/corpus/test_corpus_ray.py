@@ -21,7 +21,7 @@ def test_ray_output_equals_local_output(tmp_path: Path) -> None:
     add_source(ctx, "web", "open", "CC0-1.0", [])
     d = tmp_path / "d"
     for k in range(3):
-        rows = mixed_rows(40, unsafe_every=6, offset=k * 25) + [{"text": random_doc(k % 2, "zh")}]
+        rows = [*mixed_rows(40, unsafe_every=6, offset=k * 25), {"text": random_doc(k % 2, "zh")}]
         write_jsonl(d / f"{k}.jsonl", rows)
     local = run_audit(ctx, [("web", str(d))], tmp_path / "local", AuditOptions(workers=1, clean="drop"),
                       factory=SyntheticEngine())

@@ -187,6 +187,11 @@ def build_report(ctx: HeguiContext, audit_id: str, opts: AuditOptions, shards: l
             findings.append({"severity": "medium", "source": name,
                              "message": f"{t.pii_docs} item(s) contain personal information: consent or "
                                         "masking needed (PIPL; Measures Art 7)"})
+        if t.scan_incomplete:
+            failed = ", ".join(f"{d} ({n})" for d, n in sorted(t.scan_errors.items()))
+            findings.append({"severity": "high", "source": name,
+                             "message": f"{t.scan_incomplete} item(s) were not fully scanned: detector(s) failed: "
+                                        f"{failed}"})
         bad = [f for f in files[name] if f["problems"]]
         if bad:
             findings.append({"severity": "low", "source": name,
@@ -195,7 +200,7 @@ def build_report(ctx: HeguiContext, audit_id: str, opts: AuditOptions, shards: l
     total_exact = int(glob.exact_dup.sum())
     total_near = int(glob.near_dup.sum())
     gates = {**review_gates(total.items, len(glob.sample), 0, 0, g),
-             **auto_gates(total.items, total.items, total.unsafe, detectors, g)}
+             **auto_gates(total.items, total.items - total.scan_incomplete, total.unsafe, detectors, g)}
     return {
         "audit_id": audit_id, "generated_at": _now().isoformat(), "backend": opts.backend,
         "pack": {"name": pack.name, "version": pack.version, "clause": g.clause},

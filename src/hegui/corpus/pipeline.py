@@ -62,6 +62,8 @@ class Tally:
     unsafe: int = 0
     pii_docs: int = 0
     restricted: int = 0
+    scan_incomplete: int = 0
+    scan_errors: dict[str, int] = field(default_factory=dict)
     unsafe_by_risk: dict[str, int] = field(default_factory=dict)
     pii_by_type: dict[str, int] = field(default_factory=dict)
     languages: dict[str, int] = field(default_factory=dict)
@@ -79,14 +81,17 @@ class Tally:
                 self.pii_by_type[k] = self.pii_by_type.get(k, 0) + v
         if it.restricted:
             self.restricted += 1
+        if it.scan_errors:
+            self.scan_incomplete += 1
+            _inc_all(self.scan_errors, it.scan_errors)
         _inc_all(self.markers, it.markers)
         _inc_all(self.languages, (it.lang,))
         _inc_all(self.lengths, (length_bucket(it.chars),))
 
     def merge(self, other: Tally) -> None:
-        for name in ("items", "bytes", "unsafe", "pii_docs", "restricted"):
+        for name in ("items", "bytes", "unsafe", "pii_docs", "restricted", "scan_incomplete"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("unsafe_by_risk", "pii_by_type", "languages", "lengths", "markers"):
+        for name in ("unsafe_by_risk", "pii_by_type", "languages", "lengths", "markers", "scan_errors"):
             mine: dict[str, int] = getattr(self, name)
             for k, v in getattr(other, name).items():
                 mine[k] = mine.get(k, 0) + v

@@ -54,16 +54,18 @@ def review_gates(total: int, sample_size: int, reviewed: int, passed_count: int,
 
 
 def auto_gates(total: int, scanned: int, unsafe: int, detectors: list[str], g: CorpusGates) -> dict[str, Any]:
+    """``scanned``: items every detector looked at (an item where a detector failed does not count)."""
     ratio = scanned / total if total else None
-    rate = 1 - unsafe / scanned if scanned else None
+    rate = 1 - unsafe / total if total else None
     det = ("detectors: " + ", ".join(detectors)) if detectors else "detectors: as configured in the engine"
     has_classifier = any("classifier" in d or d.startswith("guard") for d in detectors)
     note = "" if has_classifier or not detectors else "; no classifier detector ran (keywords only)"
     return {
         "auto_sample": gate(None if ratio is None else ratio >= g.auto_sample_ratio, ratio, g.auto_sample_ratio,
-                            g.clause, f"every item is scanned by keyword and classifier detection; {det}{note}"),
+                            g.clause, f"{scanned} of {total} items fully scanned by keyword and classifier "
+                            f"detection; {det}{note}"),
         "auto_pass": gate(None if rate is None else rate >= g.auto_pass_min, rate, g.auto_pass_min, g.clause,
-                          f"{scanned - unsafe} of {scanned} scanned items pass"),
+                          f"{total - unsafe} of {total} items pass"),
     }
 
 

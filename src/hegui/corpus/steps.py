@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hegui.policy.pack import PolicyPack
 
 UNSAFE_ACTIONS = ("refuse", "block")
+SCAN_ERROR = "scan_error"
 LENGTH_BUCKETS: tuple[tuple[str, int], ...] = (
     ("<50", 50), ("50–199", 200), ("200–999", 1000), ("1k–5k", 5000), ("5k–20k", 20000), ("≥20k", 1 << 62))
 
@@ -39,6 +40,7 @@ class Item:
     pii: dict[str, int] = field(default_factory=dict)
     pii_spans: list[tuple[str, int, int]] = field(default_factory=list)
     markers: tuple[str, ...] = ()
+    scan_errors: tuple[str, ...] = ()
     lang: str = "other"
     chars: int = 0
     exact_hash: bytes = b""
@@ -58,7 +60,7 @@ class Step(Protocol):
 
 
 class Decision(Protocol):
-    """What the safety step reads from the engine's decision."""
+    """What the safety step reads from the engine's decision (``errors`` and ``action`` when present)."""
 
     @property
     def categories(self) -> Sequence[str]: ...
@@ -145,8 +147,12 @@ class SafetyScan:
                 findings.append({"detector": f.detector, "type": f.type, "category": f.category,
                                  "severity": f.severity, "start": f.start, "end": f.end})
             cats = set(severity) | set(decision.categories)
-            it.unsafe = tuple(sorted(c for c in cats
-                                     if self.pack.action_for(c, self.direction, severity.get(c, 3)) in UNSAFE_ACTIONS))
+            unsafe = sorted(c for c in cats
+                            if self.pack.action_for(c, self.direction, severity.get(c, 3)) in UNSAFE_ACTIONS)
+            it.scan_errors = tuple(getattr(decision, "errors", None) or ())
+            if not unsafe and it.scan_errors and getattr(decision, "action", "allow") in UNSAFE_ACTIONS:
+                unsafe = [SCAN_ERROR]  # a required detector failed: fail closed, the item is not cleared
+            it.unsafe = tuple(unsafe)
             it.categories = tuple(sorted(cats))
             it.findings = findings
             it.pii = pii
