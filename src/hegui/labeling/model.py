@@ -21,7 +21,7 @@ FIELDS: tuple[str, ...] = (
     "Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID", "ReservedCode2",
 )
 MAX_FIELD_CHARS = 512
-_PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 
 class LabelFormatError(InvalidInputError):
@@ -47,7 +47,7 @@ class AigcLabel:
             out.append(f'Label must be "1", "2" or "3", got {self.Label!r}')
         for name in FIELDS:
             value = getattr(self, name)
-            if not _PRINTABLE.match(value):
+            if not _PRINTABLE.fullmatch(value):
                 out.append(f"{name} contains characters outside printable ASCII")
             if len(value) > MAX_FIELD_CHARS:
                 out.append(f"{name} is longer than {MAX_FIELD_CHARS} characters")
