@@ -16,7 +16,6 @@ Position = Literal["start", "end", "middle"]
 Lang = Literal["zh", "en"]
 _AI = re.compile(r"人工智能|ＡＩ|\bAI\b|AI|artificial intelligence", re.I)
 _GEN = re.compile(r"生成|合成|generat|synthes", re.I)
-EDGE_LINES = 3
 
 
 def has_label_elements(text: str) -> bool:
@@ -68,7 +67,6 @@ def find_text_label(text: str) -> dict[str, object]:
     if not idx:
         return {"found": False}
     nonempty = [i for i, ln in enumerate(lines) if ln]
-    first, last = nonempty[:EDGE_LINES], nonempty[-EDGE_LINES:]
-    i = idx[0]
-    where = "start" if i in first else "end" if i in last else "middle"
+    i = idx[-1] if idx[-1] == nonempty[-1] else idx[0]
+    where = "start" if i == nonempty[0] else "end" if i == nonempty[-1] else "middle"
     return {"found": True, "position": where, "text": lines[i]}
