@@ -50,6 +50,7 @@ class _Pattern:
     regex: re.Pattern[str]
     validate: Callable[[str], object | None]
     group: int = 0
+    trigger: str = "digits"  # the cheap test that must pass before the pattern runs (see _triggers)
 
 
 def _ok_taiwan_labelled(s: str) -> str | None:
@@ -80,32 +81,83 @@ _PATTERNS: tuple[_Pattern, ...] = (
     _Pattern("hk_macau_permit", re.compile(_NUM_L + r"[A-Z]{1,2}\d{7,10}" + _NUM_R), v.validate_hk_macau_permit),
     _Pattern("taiwan_permit", re.compile(_NUM_L + r"L\d{8}" + _NUM_R), v.validate_taiwan_permit),
     _Pattern("taiwan_permit", re.compile(
-        r"(?:台胞证|台湾居民来往大陆通行证|MTP)(?:号码|号)?[:： ]*(\d{8})(?![0-9])"), _ok_taiwan_labelled, group=1),
+        r"(?:台胞证|台湾居民来往大陆通行证|MTP)(?:号码|号)?[:： ]*(\d{8})(?![0-9])"), _ok_taiwan_labelled, group=1,
+        trigger="label"),
     _Pattern("email", re.compile(
         r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,39}@[A-Za-z0-9.\-]{1,30}\.[A-Za-z]{2,8}"
-        r"(?![A-Za-z\-])"), v.validate_email),
-    _Pattern("ipv4", re.compile(r"(?<![0-9A-Za-z.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?[0-9])(?![A-Za-z])"), v.validate_ipv4),
+        r"(?![A-Za-z\-])"), v.validate_email, trigger="at"),
+    _Pattern("ipv4", re.compile(r"(?<![0-9A-Za-z.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?[0-9])(?![A-Za-z])"), v.validate_ipv4,
+             trigger="dotdigit"),
     _Pattern("ipv6", re.compile(
         r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4})(?![0-9A-Za-z:])"),
-        v.validate_ipv6),
+        v.validate_ipv6, trigger="colon"),
     _Pattern("cn_license_plate", re.compile(
         rf"[{v.PLATE_PROVINCES}][A-HJ-NP-Z][·• ]?[A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9挂学警港澳](?![0-9A-Za-z])"),
-        v.validate_license_plate),
+        v.validate_license_plate, trigger="plate"),
     _Pattern("cn_name", re.compile(r"(?:姓名|联系人|收件人|收货人)[:：] ?([\u4e00-\u9fff]{2,4})(?![\u4e00-\u9fff])"),
-             _ok_name, group=1),
+             _ok_name, group=1, trigger="label"),
     _Pattern("cn_address", re.compile(
-        r"(?:家庭住址|收货地址|通讯地址|住址|地址)[:：] ?([^\s,，。;；:：!！?？]{6,60})"), _ok_address, group=1),
+        r"(?:家庭住址|收货地址|通讯地址|住址|地址)[:：] ?([^\s,，。;；:：!！?？]{6,60})"), _ok_address, group=1,
+        trigger="label"),
 )
 
-# One cheap pass decides whether any pattern can match at all.
-_SCREEN = re.compile(
-    r"\d{3}|@|::|[" + v.PLATE_PROVINCES + r"][A-HJ-NP-Z]|姓名|联系人|收件人|收货人|住址|地址|台胞证|通行证"
-)
+_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
+_FOLD_CHAR = {chr(k): chr(c) for k, c in _FOLD.items()}
+# full-width characters that can be part of a value or its boundary (not ，。？！ etc.)
+_FULLWIDTH_RELEVANT = re.compile("[\uff10-\uff1a\uff21-\uff3a\uff41-\uff5a\uff20\uff0e\uff0d\uff08\uff09\uff0b\u3000]")
+
+# Cheap tests that gate the patterns: most text has none of these and costs a few searches.
+_DIGITS3 = re.compile(r"[0-9]{3}")
+_DOTDIGIT = re.compile(r"[0-9]\.[0-9]")
+_PLATE_SCREEN = re.compile("[" + v.PLATE_PROVINCES + "][A-HJ-NP-Z]")
+_LABEL_SCREEN = re.compile("[姓联收住地台M]")
+_LABELS = ("姓名", "联系人", "收件人", "收货人", "住址", "地址", "台胞证", "台湾居民", "MTP")
+# One character class that every value or label needs at least one of (full-width forms included).
+_SCREEN = re.compile("[0-9@:.\uff10-\uff19\uff20\uff1a\uff0e" + v.PLATE_PROVINCES + "姓联收住地台M]")
+
+
+def _triggers(folded: str, digits: bool) -> set[str]:
+    found = set()
+    if digits:
+        found.add("digits")
+    if "@" in folded:
+        found.add("at")
+    if ":" in folded and ("::" in folded or "digits" in found or folded.count(":") >= 7):
+        found.add("colon")
+    if "." in folded and _DOTDIGIT.search(folded):
+        found.add("dotdigit")
+    if _PLATE_SCREEN.search(folded):
+        found.add("plate")
+    if _LABEL_SCREEN.search(folded) and any(label in folded for label in _LABELS):
+        found.add("label")
+    return found
+
+
+_WINDOW_MARGIN = 26  # > the longest stretch of a numeric identifier without three digits in a row
+
+
+def _digit_windows(folded: str) -> list[tuple[int, int]]:
+    """Regions around runs of digits where numeric identifiers can be: the numeric patterns scan
+    these instead of the whole text (lookbehinds still see the characters before a window; each
+    window reaches far enough past its last digits that lookaheads see the real next character)."""
+    out: list[tuple[int, int]] = []
+    n = len(folded)
+    for m in _DIGITS3.finditer(folded):
+        ws, we = max(0, m.start() - _WINDOW_MARGIN), min(n, m.end() + _WINDOW_MARGIN)
+        if out and ws <= out[-1][1]:
+            out[-1] = (out[-1][0], we)
+        else:
+            out.append((ws, we))
+    return out
 
 
 def fold_width(text: str) -> str:
-    """Full-width ASCII to ASCII, one character for one (offsets unchanged)."""
-    return text.translate(_FOLD)
+    """Full-width ASCII to ASCII, one character for one (offsets unchanged).
+
+    A regex substitution of just the full-width characters: ``str.translate`` with a dict table
+    costs ~0.3 µs per character on CJK text, this costs ~1 µs per full-width character.
+    """
+    return _FULLWIDTH.sub(lambda m: _FOLD_CHAR[m.group()], text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,15 +172,21 @@ class PiiSpan:
 
 def find_pii(text: str, types: Iterable[str] | None = None) -> list[PiiSpan]:
     """All validated identifiers in ``text``, non-overlapping, in order (longest wins a tie)."""
-    folded = text.translate(_FOLD) if not text.isascii() else text
-    if not _SCREEN.search(folded):
+    if not _SCREEN.search(text):
+        return []
+    folded = fold_width(text) if _FULLWIDTH_RELEVANT.search(text) else text
+    windows = _digit_windows(folded)
+    triggers = _triggers(folded, bool(windows))
+    if not triggers:
         return []
     wanted = set(types) if types is not None else None
     cands: list[tuple[int, int, int, str]] = []  # start, -length, priority, type
     for prio, pat in enumerate(_PATTERNS):
-        if wanted is not None and pat.type not in wanted:
+        if pat.trigger not in triggers or (wanted is not None and pat.type not in wanted):
             continue
-        for m in pat.regex.finditer(folded):
+        matches = (pat.regex.finditer(folded) if pat.trigger != "digits" else
+                   (m for ws, we in windows for m in pat.regex.finditer(folded, ws, we)))
+        for m in matches:
             s, e = m.span(pat.group)
             if pat.validate(folded[s:e]) is not None:
                 cands.append((s, s - e, prio, pat.type))
