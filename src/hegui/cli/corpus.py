@@ -9,7 +9,9 @@ import typer
 from rich.table import Table
 
 from hegui.cli.common import STATE, console, print_json
+from hegui.context import HeguiContext
 from hegui.errors import InvalidInputError
+from hegui.install import ensure_database
 
 corpus_app = typer.Typer(help="Training-corpus audit (TC260-003 §5): sources, audit, review, annotation.",
                          no_args_is_help=True)
@@ -23,6 +25,13 @@ corpus_app.add_typer(review_app, name="review")
 corpus_app.add_typer(annotation_app, name="annotation")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+
+
+def _ctx() -> HeguiContext:
+    """The installation, its schema brought up to date first (as every domain command does)."""
+    ctx = STATE.ctx()
+    ensure_database(ctx)
+    return ctx
 
 
 def _pct(v: float | None) -> str:
@@ -57,7 +66,7 @@ def source_add(
     """Register a source with its provenance evidence; missing evidence is reported as a finding."""
     from hegui.corpus.sources import add_source
 
-    src = add_source(STATE.ctx(), name, kind, licence, evidence or [], description)
+    src = add_source(_ctx(), name, kind, licence, evidence or [], description)
     if json_out:
         print_json(src)
         return
@@ -73,7 +82,7 @@ def source_evidence(
     """Add evidence files to a registered source."""
     from hegui.corpus.sources import add_evidence
 
-    src = add_evidence(STATE.ctx(), name, evidence)
+    src = add_evidence(_ctx(), name, evidence)
     if json_out:
         print_json(src)
         return
@@ -85,7 +94,7 @@ def source_list(json_out: JsonFlag = False) -> None:
     """Every source, its evidence status and its last audit."""
     from hegui.corpus.sources import list_sources
 
-    srcs = list_sources(STATE.ctx())
+    srcs = list_sources(_ctx())
     if json_out:
         print_json(srcs)
         return
@@ -103,7 +112,7 @@ def source_show(name: Annotated[str, typer.Argument()], json_out: JsonFlag = Fal
     """One source with its evidence (hash and path) and last audit."""
     from hegui.corpus.sources import show_source
 
-    src = show_source(STATE.ctx(), name)
+    src = show_source(_ctx(), name)
     if json_out:
         print_json(src)
         return
@@ -151,7 +160,7 @@ def audit(
             inputs.append((source, p))
     be: Literal["local", "ray"] = "ray" if backend == "ray" else "local"
     cl: Literal["drop", "mask"] | None = "drop" if clean == "drop" else ("mask" if clean == "mask" else None)
-    report = run_audit(STATE.ctx(), inputs, out, AuditOptions(text_field, be, workers, cl, resume, address,
+    report = run_audit(_ctx(), inputs, out, AuditOptions(text_field, be, workers, cl, resume, address,
                                                              near_threshold))
     if json_out:
         print_json(report)
@@ -198,7 +207,7 @@ def review_import(
     """Record reviewers' verdicts (pass / fail, 通过 / 不通过) and update the manual-review gate."""
     from hegui.corpus.review import import_review
 
-    r = import_review(STATE.ctx(), file, audit_id)
+    r = import_review(_ctx(), file, audit_id)
     if json_out:
         print_json(r)
         return
@@ -213,7 +222,7 @@ def annotation_import(file: Annotated[Path, typer.Argument(help="CSV/JSONL: batc
     """Import annotation batches (who labelled what)."""
     from hegui.corpus.review import import_annotations
 
-    r = import_annotations(STATE.ctx(), file)
+    r = import_annotations(_ctx(), file)
     if json_out:
         print_json(r)
         return
@@ -234,7 +243,7 @@ def annotation_sample(
 
     if ratio is not None and not 0 < ratio <= 1:
         raise InvalidInputError("--ratio must be in (0, 1]")
-    r = sample_annotations(STATE.ctx(), batch, size, ratio, out, seed)
+    r = sample_annotations(_ctx(), batch, size, ratio, out, seed)
     if json_out:
         print_json(r)
         return
@@ -255,7 +264,7 @@ def annotation_check(file: Annotated[Path, typer.Argument(help="the sample CSV w
     """Record checkers' verdicts; print accuracy per annotator and batch."""
     from hegui.corpus.review import check_annotations
 
-    r = check_annotations(STATE.ctx(), file)
+    r = check_annotations(_ctx(), file)
     if json_out:
         print_json(r)
         return
@@ -268,7 +277,7 @@ def annotation_stats(json_out: JsonFlag = False) -> None:
     """Accuracy per annotator and batch so far."""
     from hegui.corpus.review import annotation_accuracy
 
-    r = annotation_accuracy(STATE.ctx())
+    r = annotation_accuracy(_ctx())
     if json_out:
         print_json(r)
         return
