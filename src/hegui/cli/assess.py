@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hegui.assess.banks import BANKS, bank_stats, import_bank, load_banks, write_jsonl
-from hegui.assess.runner import RunOptions
+from hegui.assess.runner import RunOptions, chat_url
 from hegui.assess.scoring import export_sheet, import_sheet, judge_all
 from hegui.assess.service import banks_in_force, label_texts, rescore, run_assessment
 from hegui.cli.common import STATE, console, print_json
@@ -110,6 +110,7 @@ def run(
     json_out: JsonFlag = False,
 ) -> None:
     """Ask the model every sampled question, judge the answers and write assessment.json + report.html."""
+    chat_url(endpoint)  # a malformed URL is reported before anything else runs
     ctx = STATE.ctx()
     bankset = load_banks(include_default=False, extra=bank) if bank else None
     opts = RunOptions(endpoint=endpoint, model=model, api_key=api_key, via_gateway=via_gateway,
