@@ -64,8 +64,13 @@ class AuditWriter:
         return fut
 
     async def write(self, ex: Exchange) -> int:
-        """Queue one record and wait until it is committed; returns its sequence number."""
-        return await asyncio.wrap_future(await self.submit(ex))
+        """Queue one record and wait until it is committed; returns its sequence number.
+
+        Cancelling the caller does not cancel the write: the record is already queued and will be
+        committed (shielded), only the wait is abandoned.
+        """
+        fut = await self.submit(ex)
+        return await asyncio.shield(asyncio.wrap_future(fut))
 
     def write_sync(self, ex: Exchange) -> int:
         """Blocking variant for threads without an event loop."""
@@ -102,7 +107,10 @@ class AuditWriter:
                     stop = True
                     break
                 batch.append(nxt)
-            self._flush(batch)  # type: ignore[arg-type]
+            try:
+                self._flush(batch)  # type: ignore[arg-type]
+            except BaseException:  # the writer thread must outlive any one batch
+                log.exception("audit writer: unexpected error in a batch")
 
     def _flush(self, batch: list[tuple[Exchange, Future[int]]]) -> None:
         exchanges = [ex for ex, _ in batch]
@@ -119,11 +127,13 @@ class AuditWriter:
             self.batches += 1
             self.records += len(batch)
             for (_, fut), seq in zip(batch, seqs, strict=True):
-                fut.set_result(seq)
+                if not fut.done():  # a waiter may have given up; the record is committed anyway
+                    fut.set_result(seq)
             return
         assert err is not None
         for _, fut in batch:
-            fut.set_exception(err)
+            if not fut.done():
+                fut.set_exception(err)
 
     def _append(self, exchanges: list[Exchange]) -> list[int]:
         return append(self.db, self.keys, exchanges)

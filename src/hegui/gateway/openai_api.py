@@ -1,0 +1,178 @@
+"""The OpenAI-compatible API: chat completions, models, embeddings, moderations.
+
+Handlers only call pipeline steps in order; see ``hegui.gateway.pipeline``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from hegui.gateway.bodies import ChatRequest, EmbeddingsRequest, ModerationRequest, read_json, validate
+from hegui.gateway.errors import ApiError
+from hegui.gateway.moderations import moderation_result
+from hegui.gateway.pipeline import REFUSING, ExchangeState, Gateway, completion, relay_stream
+from hegui.moderation import detect_language
+
+router = APIRouter()
+AIGC = {"x-hegui-aigc": "1"}
+
+
+def _gw(request: Request) -> Gateway:
+    gw: Gateway = request.app.state.gateway
+    return gw
+
+
+async def _finish(gw: Gateway, st: ExchangeState, err: ApiError) -> Response:
+    """An exchange that ends in an error: audit it (it is still an exchange), then answer."""
+    st.fail(err)
+    await gw.audit(st)
+    gw.observe(st)
+    err.headers.update(st.headers())
+    return err.response()
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def chat_completions(request: Request) -> Response:
+    gw = _gw(request)
+    st = gw.begin(request, "chat.completions")
+    await gw.identify(request, st)
+    try:
+        data = await read_json(request, gw.max_body)
+        req = validate(ChatRequest, data)
+        st.model, st.stream = req.model, req.stream
+        messages = [m.model_dump(exclude_none=True) for m in req.messages]
+        st.request_content = messages
+        last_user = next((m.text() for m in reversed(req.messages) if m.role == "user"), req.messages[-1].text())
+        st.lang = detect_language(last_user)
+        gw.check_usage(st)
+        upstream = gw.route(st, req.model)
+        decision = gw.moderate_conversation(st, messages)
+    except ApiError as err:
+        return await _finish(gw, st, err)
+
+    if decision.action in REFUSING:
+        text = gw.refusal_text(decision, st.lang)
+        st.answer = text
+        await gw.audit(st)
+        gw.observe(st)
+        body = completion(f"chatcmpl-hg-{st.record_id}", req.model, text, "content_filter")
+        if req.stream:
+            return _refusal_stream(body, st.headers())
+        return JSONResponse(body, headers={**st.headers(), **AIGC})
+
+    if decision.action == "mask" and decision.masked_text is not None:
+        data = _with_masked_last_user(data, decision.masked_text)
+
+    if req.stream:
+        try:
+            us = await gw.pool.open_stream(upstream, "/chat/completions", data)
+        except ApiError as err:
+            return await _finish(gw, st, err)
+        moderator = gw.stream_moderator(st)
+        return StreamingResponse(relay_stream(gw, st, us, moderator, decision), media_type="text/event-stream",
+                                 headers={**st.headers(), **AIGC, "cache-control": "no-cache"})
+
+    try:
+        answer = await gw.call_json(st, upstream, "/chat/completions", data)
+        choices = answer.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise ApiError(502, f"upstream {upstream.name!r} answered without choices", "upstream_error", None,
+                           "upstream_bad_response")
+    except ApiError as err:
+        return await _finish(gw, st, err)
+    msg = choices[0].get("message") or {}
+    content = msg.get("content")
+    text = content if isinstance(content, str) else ""
+    out, cut = gw.moderate_answer(st, text, decision)
+    if not cut and text:
+        out = gw.label(out)
+    msg = {**msg, "role": "assistant", "content": out}
+    choices[0] = {**choices[0], "message": msg, "finish_reason": "content_filter" if cut else
+                  choices[0].get("finish_reason")}
+    answer["choices"] = choices[:1]
+    st.answer = out
+    await gw.audit(st)
+    gw.observe(st)
+    return JSONResponse(answer, headers={**st.headers(), **AIGC})
+
+
+def _with_masked_last_user(data: dict[str, Any], masked: str) -> dict[str, Any]:
+    msgs = list(data["messages"])
+    for i in range(len(msgs) - 1, -1, -1):
+        if msgs[i].get("role") == "user":
+            msgs[i] = {**msgs[i], "content": masked}
+            break
+    return {**data, "messages": msgs}
+
+
+def _refusal_stream(body: dict[str, Any], headers: dict[str, str]) -> StreamingResponse:
+    from hegui.gateway.pipeline import SSE_DONE, sse
+
+    base = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"], "model": body["model"]}
+    text = body["choices"][0]["message"]["content"]
+
+    async def gen() -> Any:
+        yield sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": text},
+                                        "finish_reason": None}]})
+        yield sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "content_filter"}]})
+        yield SSE_DONE
+
+    return StreamingResponse(gen(), media_type="text/event-stream", headers={**headers, **AIGC})
+
+
+@router.get("/v1/models")
+async def models(request: Request) -> dict[str, Any]:
+    gw = _gw(request)
+    st = gw.begin(request, "models")
+    await gw.identify(request, st)
+    return {"object": "list", "data": await gw.pool.list_models()}
+
+
+@router.post("/v1/embeddings", response_model=None)
+async def embeddings(request: Request) -> Response:
+    gw = _gw(request)
+    st = gw.begin(request, "embeddings")
+    await gw.identify(request, st)
+    try:
+        data = await read_json(request, gw.max_body)
+        req = validate(EmbeddingsRequest, data)
+        st.model = req.model
+        texts = [req.input] if isinstance(req.input, str) else req.input
+        if any(not isinstance(t, str) for t in texts):
+            raise ApiError(400, "token-array input cannot be moderated: send the text itself", "invalid_request_error",
+                           "input", "unmoderatable_input")
+        st.request_content = texts
+        gw.check_usage(st)
+        upstream = gw.route(st, req.model)
+        for t in texts:
+            d = gw.moderate_text(st, str(t), "input")
+            if d.action in REFUSING:
+                raise ApiError(400, "input refused by the content policy (" + ",".join(sorted(st.categories)) + ")",
+                               "invalid_request_error", "input", "content_filter")
+        answer = await gw.call_json(st, upstream, "/embeddings", data)
+    except ApiError as err:
+        return await _finish(gw, st, err)
+    await gw.audit(st)
+    gw.observe(st)
+    return JSONResponse(answer, headers=st.headers())
+
+
+@router.post("/v1/moderations", response_model=None)
+async def moderations(request: Request) -> Response:
+    gw = _gw(request)
+    st = gw.begin(request, "moderations")
+    await gw.identify(request, st)
+    try:
+        req = validate(ModerationRequest, await read_json(request, gw.max_body))
+    except ApiError as err:
+        return await _finish(gw, st, err)
+    texts = [req.input] if isinstance(req.input, str) else req.input
+    st.request_content = texts
+    results = [moderation_result(gw.moderate_text(st, t, "input")) for t in texts]
+    await gw.audit(st)
+    gw.observe(st)
+    return JSONResponse({"id": f"modr-hg-{st.record_id}", "model": req.model or f"hegui-{gw.pack.name}",
+                         "results": results}, headers=st.headers())

@@ -1,0 +1,411 @@
+"""The request pipeline, as small named steps the route handlers call in order:
+
+identify → usage → moderate input → upstream → moderate output → label → audit
+
+Every step is a method here; route handlers only pick the steps. No policy lives here either:
+actions come from the moderation engine's ``Decision`` (i.e. from the policy pack).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+from fastapi import Request
+from sqlalchemy.exc import SQLAlchemyError
+
+from hegui.audit.log import Exchange
+from hegui.audit.writer import AuditWriter
+from hegui.context import HeguiContext
+from hegui.detect.base import Direction
+from hegui.detect.pii.masking import PiiTokenizer
+from hegui.gateway.errors import ApiError, db_unavailable, unauthorized
+from hegui.gateway.labels import apply_label, label_text, language_of
+from hegui.gateway.metrics import Metrics
+from hegui.gateway.upstream import Upstream, UpstreamPool, UpstreamStream, upstream_failed
+from hegui.identity.accounts import Principal, authenticate
+from hegui.moderation import ModerationContext, ModerationEngine, StreamModerator
+from hegui.moderation.decision import Decision, Language
+from hegui.policy.pack import ACTION_ORDER
+from hegui.store.db import DatabaseUnavailable
+
+log = logging.getLogger("hegui.gateway")
+
+REFUSING = frozenset({"refuse", "block"})
+
+
+UsageCheck = Callable[["ExchangeState"], None]
+"""A usage step (anti-addiction, curfew, quotas): raise ``ApiError`` to stop the request."""
+
+
+def _cats(decision: Decision) -> list[str]:
+    return sorted({str(c) for c in (decision.categories or [])})
+
+
+def stronger(a: str, b: str) -> str:
+    return a if ACTION_ORDER.index(a) >= ACTION_ORDER.index(b) else b
+
+
+@dataclass
+class ExchangeState:
+    """Everything one exchange accumulates on its way through the steps; becomes its audit record."""
+
+    endpoint: str
+    client_ip: str | None
+    client_port: int | None
+    record_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    ts: datetime = field(default_factory=lambda: datetime.now(UTC))
+    t0: float = field(default_factory=time.perf_counter)
+    principal: Principal | None = None
+    model: str | None = None
+    upstream: str | None = None
+    stream: bool = False
+    status: int = 200
+    error: str | None = None
+    action: str = "allow"
+    categories: set[str] = field(default_factory=set)
+    upstream_s: float = 0.0
+    moderation_s: float = 0.0
+    request_content: Any = None
+    answer: str | None = None
+    lang: Language = "en"
+    minor: bool = False
+    tokenizer: PiiTokenizer | None = None
+    input_decision: dict[str, Any] | None = None
+    output_decision: dict[str, Any] | None = None
+
+    def note(self, decision: Decision) -> None:
+        self.action = stronger(self.action, decision.action)
+        self.categories.update(_cats(decision))
+
+    def fail(self, err: ApiError) -> None:
+        self.status, self.error = err.status, f"{err.code or err.type}: {err.message}"[:400]
+
+    def headers(self) -> dict[str, str]:
+        h = {"x-hegui-decision": self.action, "x-hegui-request-id": self.record_id}
+        if self.categories:
+            h["x-hegui-categories"] = ",".join(sorted(self.categories))
+        return h
+
+    def to_exchange(self) -> Exchange:
+        total = time.perf_counter() - self.t0
+        p = self.principal
+        return Exchange(
+            record_id=self.record_id, ts=self.ts, endpoint=self.endpoint, status_code=self.status,
+            decision=self.action, user_id=p.user_id if p else None, key_id=p.key_id if p else None,
+            client_ip=self.client_ip, client_port=self.client_port, model=self.model, upstream=self.upstream,
+            categories=sorted(self.categories), stream=self.stream, error=self.error,
+            total_us=int(total * 1e6), upstream_us=int(self.upstream_s * 1e6),
+            moderation_us=int(self.moderation_s * 1e6),
+            content={"request": self.request_content, "answer": self.answer,
+                     "input_decision": self.input_decision, "output_decision": self.output_decision},
+        )
+
+
+def sse(obj: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n\n"
+
+
+SSE_DONE = b"data: [DONE]\n\n"
+
+
+class Gateway:
+    """The services one gateway process holds, and the pipeline steps that use them."""
+
+    def __init__(self, ctx: HeguiContext, pool: UpstreamPool, engine: ModerationEngine, writer: AuditWriter,
+                 metrics: Metrics, usage_checks: Sequence[UsageCheck] = ()) -> None:
+        self.ctx, self.pool, self.engine, self.writer, self.metrics = ctx, pool, engine, writer, metrics
+        self.usage_checks = list(usage_checks)
+        self.pack = ctx.pack
+        self.max_body = ctx.settings.gateway.max_body_bytes
+        self.text_label = ctx.settings.gateway.text_label
+
+    # 0. the exchange -----------------------------------------------------------------------------
+    @staticmethod
+    def begin(request: Request, endpoint: str) -> ExchangeState:
+        client = request.client
+        return ExchangeState(endpoint, client.host if client else None, client.port if client else None)
+
+    # 1. identity -----------------------------------------------------------------------------------
+    async def identify(self, request: Request, st: ExchangeState) -> Principal:
+        """The user behind the bearer key; 401 without a valid key, 503 if the database is down."""
+        auth = request.headers.get("authorization", "")
+        scheme, _, key = auth.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise unauthorized("missing API key: send `Authorization: Bearer <key>` (create one with "
+                               "`hegui users create --name NAME`)")
+        try:
+            principal = await anyio.to_thread.run_sync(authenticate, self.ctx.db, key.strip())
+        except (SQLAlchemyError, DatabaseUnavailable, OSError):
+            log.error("database unreachable while checking an API key")
+            raise db_unavailable() from None
+        if principal is None:
+            raise unauthorized("invalid API key (unknown, revoked, or its user is disabled)")
+        st.principal = principal
+        return principal
+
+    # 2. usage (anti-addiction, quotas: registered by the usage domain) -----------------------------
+    def check_usage(self, st: ExchangeState) -> None:
+        for check in self.usage_checks:
+            check(st)
+
+    # 3. input moderation -------------------------------------------------------------------------
+    def moderation_context(self, st: ExchangeState) -> ModerationContext:
+        """Language of the conversation, minor status (set by the identity domain), PII tokens."""
+        if st.tokenizer is None and self.pack.moderation.pii.mask_mode == "token":
+            st.tokenizer = PiiTokenizer()
+        return ModerationContext(language=st.lang, minor=st.minor, tokenizer=st.tokenizer)
+
+    def stream_moderator(self, st: ExchangeState) -> StreamModerator:
+        return StreamModerator(self.engine, context=self.moderation_context(st))
+
+    def moderate_conversation(self, st: ExchangeState, messages: list[dict[str, Any]]) -> Decision:
+        t = time.perf_counter()
+        d = self.engine.moderate_conversation(messages, self.moderation_context(st))
+        st.moderation_s += time.perf_counter() - t
+        st.note(d)
+        st.input_decision = d.to_dict()
+        self.metrics.decision("input", d.action, _cats(d))
+        return d
+
+    def moderate_text(self, st: ExchangeState, text: str, direction: Direction) -> Decision:
+        t = time.perf_counter()
+        d = self.engine.moderate(text, direction, self.moderation_context(st))
+        st.moderation_s += time.perf_counter() - t
+        st.note(d)
+        if direction == "output":
+            st.output_decision = d.to_dict()
+        else:
+            st.input_decision = d.to_dict()
+        self.metrics.decision(direction, d.action, _cats(d))
+        return d
+
+    def refusal_text(self, decision: Decision, lang: str) -> str:
+        return decision.refusal_text or self.pack.moderation.refusal.get(lang) or self.pack.moderation.refusal["en"]
+
+    # 4. upstream ------------------------------------------------------------------------------------
+    def route(self, st: ExchangeState, model: str) -> Upstream:
+        st.model = model
+        u = self.pool.route(model)
+        st.upstream = u.name
+        return u
+
+    async def call_json(self, st: ExchangeState, u: Upstream, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        t = time.perf_counter()
+        try:
+            return await self.pool.post_json(u, path, body)
+        finally:
+            st.upstream_s += time.perf_counter() - t
+            self.metrics.upstream_latency.labels(u.name).observe(time.perf_counter() - t)
+
+    # 5. output moderation (non-stream) ---------------------------------------------------------------
+    def moderate_answer(self, st: ExchangeState, text: str, input_decision: Decision | None) -> tuple[str, bool]:
+        """The text to deliver and whether it was cut for the content filter."""
+        if st.tokenizer is not None:
+            text = st.tokenizer.restore(text)
+        d = self.moderate_text(st, text, "output")
+        if d.action in REFUSING:
+            return self.refusal_text(d, st.lang), True
+        out = text
+        if d.action == "mask" and d.masked_text is not None:
+            out = d.masked_text
+        disclaimers = [x.disclaimer for x in (input_decision, d) if x is not None and x.disclaimer]
+        if disclaimers:
+            out = "\n".join(dict.fromkeys(disclaimers)) + "\n" + out
+        return out, False
+
+    # 6. labeling ----------------------------------------------------------------------------------
+    def label(self, text: str) -> str:
+        if not self.text_label:
+            return text
+        return apply_label(text, self.pack.labels.text, language_of(text) if text else None)
+
+    def label_piece(self, lang: str) -> str | None:
+        """The label as a stream piece for its position, or None when labels are off."""
+        lab = self.pack.labels.text
+        if not self.text_label or lab.position == "none":
+            return None
+        return label_text(lab, lang)
+
+    # 7. audit --------------------------------------------------------------------------------------
+    async def audit(self, st: ExchangeState) -> None:
+        """Write the record and wait until it is committed; 503 if that is impossible (fail closed)."""
+        t = time.perf_counter()
+        try:
+            await self.writer.write(st.to_exchange())
+        except Exception as err:
+            log.error("audit write failed (%s); answering 503", type(err).__name__)
+            raise db_unavailable() from None
+        finally:
+            self.metrics.audit_write.observe(time.perf_counter() - t)
+
+    def audit_in_background(self, st: ExchangeState) -> None:
+        """For exchanges the client walked away from: queue the record without waiting (never dropped)."""
+        ex = st.to_exchange()
+
+        async def _go() -> None:
+            try:
+                await self.writer.write(ex)
+            except Exception as err:
+                log.error("audit write of abandoned exchange %s failed: %s", ex.record_id, type(err).__name__)
+
+        task = asyncio.get_running_loop().create_task(_go())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    _background: set[asyncio.Task[None]] = set()  # noqa: RUF012 - strong refs until done
+
+    def observe(self, st: ExchangeState) -> None:
+        self.metrics.requests.labels(st.endpoint, str(st.status)).inc()
+        self.metrics.overhead.labels(st.endpoint).observe(max(0.0, time.perf_counter() - st.t0 - st.upstream_s))
+
+
+# Stream helpers ---------------------------------------------------------------------------------
+class ChunkFactory:
+    """Builds ``chat.completion.chunk`` events: hegui's id (the audit record's), the upstream's model."""
+
+    def __init__(self, model: str, record_id: str) -> None:
+        self.id, self.model, self.created = f"chatcmpl-hg-{record_id}", model, int(time.time())
+
+    def adopt(self, event: dict[str, Any]) -> None:
+        self.model = str(event.get("model") or self.model)
+        self.created = int(event.get("created") or self.created)
+
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> bytes:
+        obj: dict[str, Any] = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                               "model": self.model,
+                               "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+        obj.update(extra)
+        return sse(obj)
+
+
+def completion(cid: str, model: str, text: str, finish_reason: str, usage: dict[str, Any] | None = None,
+               created: int | None = None) -> dict[str, Any]:
+    return {"id": cid, "object": "chat.completion", "created": created or int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "finish_reason": finish_reason, "logprobs": None}],
+            "usage": usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
+
+
+async def relay_stream(gw: Gateway, st: ExchangeState, us: UpstreamStream, moderator: StreamModerator,
+                       input_decision: Decision) -> AsyncIterator[bytes]:
+    """Upstream SSE → stream moderator → label → client; audit committed before ``[DONE]``.
+
+    Only text the moderator released is sent; on a violation the rest of the upstream stream is
+    dropped, the replacement text is sent with ``finish_reason: content_filter``.
+    """
+    cf = ChunkFactory(st.model or "", st.record_id)
+    restorer = st.tokenizer.stream_restorer() if st.tokenizer is not None else None
+    answer: list[str] = []
+    finished = False
+    try:
+        yield cf.chunk({"role": "assistant", "content": ""})
+        pre = [x for x in (input_decision.disclaimer,) if x]
+        start_label = gw.label_piece(st.lang) if gw.pack.labels.text.position == "start" else None
+        for piece in ([start_label] if start_label else []) + pre:
+            answer.append(piece + "\n")
+            yield cf.chunk({"content": piece + "\n"})
+        finish_reason: str | None = None
+        usage: dict[str, Any] | None = None
+        cut = False
+        t_mod = 0.0
+        try:
+            async for ev in us.events():
+                cf.adopt(ev)
+                if ev.get("usage"):
+                    usage = ev["usage"]
+                choices = ev.get("choices") or []
+                if not choices:
+                    continue
+                ch = choices[0] if isinstance(choices[0], dict) else {}
+                delta = ch.get("delta") or {}
+                content = delta.get("content")
+                if isinstance(content, str) and content:
+                    t = time.perf_counter()
+                    out = moderator.feed(restorer.feed(content) if restorer is not None else content)
+                    t_mod += time.perf_counter() - t
+                    if out:
+                        answer.append(out)
+                        yield cf.chunk({"content": out})
+                    if moderator.stopped:
+                        cut = True
+                        break
+                passthrough = {k: v for k, v in delta.items() if k not in ("content", "role") and v is not None}
+                if passthrough:
+                    yield cf.chunk(passthrough)
+                if ch.get("finish_reason"):
+                    finish_reason = str(ch["finish_reason"])
+            if not cut:
+                if not us.done and finish_reason is None:
+                    raise upstream_failed(us.upstream.name, "ended the stream before it was complete", 502,
+                                          "upstream_stream_dropped")
+                t = time.perf_counter()
+                tail = moderator.feed(restorer.finish()) if restorer is not None else ""
+                tail += moderator.finish()
+                t_mod += time.perf_counter() - t
+                if tail:
+                    answer.append(tail)
+                    yield cf.chunk({"content": tail})
+                cut = bool(moderator.stopped)
+        finally:
+            st.moderation_s += t_mod
+            st.upstream_s += time.perf_counter() - us.started - t_mod
+            gw.metrics.upstream_latency.labels(us.upstream.name).observe(time.perf_counter() - us.started)
+            with anyio.CancelScope(shield=True):
+                await us.aclose()
+        decision = moderator.decision
+        if decision is not None:
+            st.note(decision)
+            st.output_decision = decision.to_dict()
+            gw.metrics.decision("output", decision.action, _cats(decision))
+        if cut:
+            replacement = moderator.replacement or gw.refusal_text(input_decision, st.lang)
+            piece = ("\n" if "".join(answer).strip() else "") + replacement
+            answer.append(piece)
+            yield cf.chunk({"content": piece})
+            finish_reason = "content_filter"
+        else:
+            if decision is not None and decision.disclaimer and decision.disclaimer != input_decision.disclaimer:
+                answer.append("\n" + decision.disclaimer)
+                yield cf.chunk({"content": "\n" + decision.disclaimer})
+            end_label = gw.label_piece(language_of("".join(answer)) if answer else st.lang) \
+                if gw.pack.labels.text.position == "end" else None
+            if end_label:
+                answer.append("\n" + end_label)
+                yield cf.chunk({"content": "\n" + end_label})
+        st.answer = "".join(answer)
+        yield cf.chunk({}, finish_reason or "stop",
+                       hegui={"decision": st.action, "categories": sorted(st.categories), "request_id": st.record_id})
+        if usage:
+            yield sse({"id": cf.id, "object": "chat.completion.chunk", "created": cf.created, "model": cf.model,
+                       "choices": [], "usage": usage})
+        finished = True
+        await gw.audit(st)
+        yield SSE_DONE
+    except ApiError as err:
+        st.fail(err)
+        st.answer = "".join(answer)
+        if not finished:
+            await _audit_quietly(gw, st)
+        yield sse(err.body())
+    finally:
+        if st.answer is None:  # the client went away mid-stream
+            st.status, st.error = 499, "client closed the stream"
+            st.answer = "".join(answer)
+            gw.audit_in_background(st)
+        gw.observe(st)
+
+
+async def _audit_quietly(gw: Gateway, st: ExchangeState) -> None:
+    try:
+        await gw.audit(st)
+    except ApiError:
+        log.error("could not audit failed stream %s", st.record_id)

@@ -1,0 +1,195 @@
+"""Upstream model endpoints: model-name routing, pooled HTTP clients, retries on connect errors.
+
+Upstream API keys are attached here and nowhere else; nothing from the upstream's request
+headers is echoed back to clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from hegui.config import UpstreamConfig
+from hegui.gateway.errors import ApiError
+
+
+def no_upstream() -> ApiError:
+    return ApiError(503, "no upstream model is configured: add `upstreams:` to hegui.yaml or start with "
+                    "`hegui serve --upstream URL` (the moderation and admin APIs work without one)",
+                    "service_unavailable", None, "no_upstream")
+
+
+def upstream_failed(name: str, what: str, status: int = 502, code: str = "upstream_error") -> ApiError:
+    return ApiError(status, f"upstream {name!r} {what}", "upstream_error", None, code)
+
+
+@dataclass
+class Upstream:
+    config: UpstreamConfig
+    client: httpx.AsyncClient
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def serves(self, model: str) -> bool:
+        return "*" in self.config.models or model in self.config.models
+
+
+class UpstreamStream:
+    """An open streaming response from an upstream: SSE ``data:`` payloads, then close."""
+
+    def __init__(self, upstream: Upstream, response: httpx.Response, started: float) -> None:
+        self.upstream, self.response, self.started = upstream, response, started
+        self.first_byte_s: float | None = None
+        self.done = False  # saw ``data: [DONE]``
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Parsed JSON events. Raises ApiError on timeout, a dropped connection or a bad event."""
+        name = self.upstream.name
+        try:
+            async for line in self.response.aiter_lines():
+                if self.first_byte_s is None:
+                    self.first_byte_s = time.perf_counter() - self.started
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    self.done = True
+                    return
+                try:
+                    event = json.loads(payload)
+                except ValueError:
+                    raise upstream_failed(name, "sent an event that is not JSON", 502, "upstream_bad_event") from None
+                if isinstance(event, dict) and "error" in event:
+                    raise upstream_failed(name, f"reported an error mid-stream: {str(event['error'])[:200]}")
+                if isinstance(event, dict):
+                    yield event
+        except httpx.TimeoutException:
+            raise upstream_failed(name, "timed out in the middle of the stream", 504, "upstream_timeout") from None
+        except httpx.HTTPError as err:
+            raise upstream_failed(name, f"dropped the stream ({type(err).__name__})", 502,
+                                  "upstream_stream_dropped") from None
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+
+class UpstreamPool:
+    """All configured upstreams with one pooled ``httpx.AsyncClient`` each."""
+
+    def __init__(self, configs: list[UpstreamConfig]) -> None:
+        self.upstreams = [Upstream(c, self._client(c)) for c in configs]
+
+    @staticmethod
+    def _client(c: UpstreamConfig) -> httpx.AsyncClient:
+        headers = {"authorization": f"Bearer {c.api_key}"} if c.api_key else {}
+        return httpx.AsyncClient(
+            base_url=c.base_url, headers=headers,
+            timeout=httpx.Timeout(c.timeout_seconds, connect=c.connect_timeout_seconds),
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+        )
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(u.client.aclose() for u in self.upstreams))
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.upstreams)
+
+    def route(self, model: str) -> Upstream:
+        """The first upstream that serves ``model``; 503 without upstreams, 404 for an unknown model."""
+        if not self.upstreams:
+            raise no_upstream()
+        for u in self.upstreams:
+            if u.serves(model):
+                return u
+        known = sorted({m for u in self.upstreams for m in u.config.models})
+        raise ApiError(404, f"The model `{model}` does not exist or is not served here (served: {', '.join(known)})",
+                       "invalid_request_error", "model", "model_not_found")
+
+    async def _send(self, u: Upstream, method: str, path: str, body: dict[str, Any] | None,
+                    stream: bool) -> httpx.Response:
+        """Send with retries on connect errors only (a request that reached the model is never re-sent)."""
+        req = u.client.build_request(method, path, json=body)
+        attempts = u.config.retries + 1
+        for attempt in range(attempts):
+            try:
+                return await u.client.send(req, stream=stream)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as err:
+                if attempt + 1 == attempts:
+                    raise upstream_failed(u.name, f"is unreachable after {attempts} attempt(s) ({type(err).__name__})",
+                                          502, "upstream_unreachable") from None
+                await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+            except httpx.TimeoutException:
+                raise upstream_failed(u.name, f"timed out after {u.config.timeout_seconds:g}s", 504,
+                                      "upstream_timeout") from None
+            except httpx.HTTPError as err:
+                raise upstream_failed(u.name, f"failed: {type(err).__name__}", 502) from None
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _raise_for_status(u: Upstream, status: int, body: bytes) -> None:
+        if status < 400:
+            return
+        detail = ""
+        try:
+            err = json.loads(body).get("error")
+            detail = (err.get("message") if isinstance(err, dict) else str(err or "")) or ""
+        except (ValueError, AttributeError):
+            detail = ""
+        if status >= 500:
+            raise upstream_failed(u.name, f"answered HTTP {status}" + (f": {detail[:200]}" if detail else ""))
+        # 4xx: the request itself was refused upstream; say so with the upstream's reason.
+        raise ApiError(status, f"upstream {u.name!r} rejected the request (HTTP {status})"
+                       + (f": {detail[:300]}" if detail else ""), "invalid_request_error", None, "upstream_rejected")
+
+    async def post_json(self, u: Upstream, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = await self._send(u, "POST", path, body, stream=False)
+        self._raise_for_status(u, resp.status_code, resp.content)
+        try:
+            data = resp.json()
+        except ValueError:
+            raise upstream_failed(u.name, "answered with a body that is not JSON", 502,
+                                  "upstream_bad_response") from None
+        if not isinstance(data, dict):
+            raise upstream_failed(u.name, "answered with JSON that is not an object", 502, "upstream_bad_response")
+        return data
+
+    async def open_stream(self, u: Upstream, path: str, body: dict[str, Any]) -> UpstreamStream:
+        started = time.perf_counter()
+        resp = await self._send(u, "POST", path, body, stream=True)
+        if resp.status_code >= 400:
+            try:
+                content = await resp.aread()
+            except httpx.HTTPError:
+                content = b""
+            finally:
+                await resp.aclose()
+            self._raise_for_status(u, resp.status_code, content)
+        return UpstreamStream(u, resp, started)
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        """Models: the names in config, plus whatever ``*`` upstreams report (unreachable ones skipped)."""
+        seen: dict[str, dict[str, Any]] = {}
+        for u in self.upstreams:
+            for m in u.config.models:
+                if m != "*":
+                    seen.setdefault(m, {"id": m, "object": "model", "created": 0, "owned_by": u.name})
+            if "*" in u.config.models:
+                try:
+                    resp = await self._send(u, "GET", "/models", None, stream=False)
+                    data = resp.json().get("data", []) if resp.status_code == 200 else []
+                except (ApiError, ValueError, AttributeError):
+                    data = []
+                for m in data if isinstance(data, list) else []:
+                    if isinstance(m, dict) and isinstance(m.get("id"), str):
+                        seen.setdefault(m["id"], {"id": m["id"], "object": "model",
+                                                  "created": int(m.get("created") or 0), "owned_by": u.name})
+        return list(seen.values())
