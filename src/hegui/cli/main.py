@@ -13,6 +13,7 @@ from hegui.cli import common
 from hegui.cli.assess import assess_app
 from hegui.cli.filing import filing_app
 from hegui.cli.audit import audit_app
+from hegui.cli.classifier import classifier_app
 from hegui.cli.corpus import corpus_app
 from hegui.cli.foundation import db_app, register_foundation
 from hegui.cli.label import label_app
@@ -51,6 +52,7 @@ def main(
 
 register_foundation(app)
 app.add_typer(db_app, name="db")
+app.add_typer(classifier_app, name="classifier")
 app.add_typer(corpus_app, name="corpus")
 # Domain command groups register below, one line each.
 app.add_typer(label_app, name="label")

@@ -1,0 +1,74 @@
+"""The embedded risk classifier: offline, CPU, weights shipped in the package.
+
+``EmbeddedClassifier.load_default()`` loads ``weights/default.npz`` (built by ``hegui classifier
+train``). ``detect`` returns one ``risk`` finding per category whose score reaches ``floor`` (a low
+bar, so operators see near misses); the moderation engine applies the policy pack's thresholds
+(``moderation.classifier``). See docs/classifier.md for what it covers.
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib import resources
+from pathlib import Path
+
+from hegui.detect.base import Direction, Finding
+from hegui.detect.classifier.model import LinearModel
+
+DEFAULT_FLOOR = 0.2
+_DEFAULT: EmbeddedClassifier | None = None
+_LOCK = threading.Lock()
+
+
+def default_weights_path() -> Path:
+    return Path(str(resources.files("hegui.detect.classifier").joinpath("weights", "default.npz")))
+
+
+def _severity(score: float) -> int:
+    return 3 if score >= 0.8 else 2 if score >= 0.5 else 1
+
+
+class EmbeddedClassifier:
+    """A ``Detector`` over the linear n-gram model. Thread-safe: prediction reads weights only."""
+
+    name = "classifier"
+
+    def __init__(self, model: LinearModel, floor: float = DEFAULT_FLOOR) -> None:
+        if not 0.0 <= floor < 1.0:
+            raise ValueError("floor must be in [0, 1)")
+        self.model = model
+        self.floor = floor
+        self.rule = f"embedded-classifier@{model.version}"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.model.labels
+
+    @classmethod
+    def load(cls, path: Path, floor: float = DEFAULT_FLOOR) -> EmbeddedClassifier:
+        """Load weights written by ``hegui classifier train --out PATH``."""
+        return cls(LinearModel.load(path), floor)
+
+    @classmethod
+    def load_default(cls) -> EmbeddedClassifier:
+        """The shipped model, loaded once per process and shared."""
+        global _DEFAULT
+        with _LOCK:
+            if _DEFAULT is None:
+                _DEFAULT = cls.load(default_weights_path())
+            return _DEFAULT
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Score of every category the model knows, in [0, 1]."""
+        if not text or not text.strip():
+            return dict.fromkeys(self.labels, 0.0)
+        probs = self.model.predict(text)
+        return {code: round(float(p), 4) for code, p in zip(self.labels, probs, strict=True)}
+
+    def detect(self, text: str, direction: Direction = "input") -> list[Finding]:
+        out = []
+        for code, score in self.scores(text).items():
+            if score >= self.floor:
+                out.append(Finding(self.name, "risk", code, _severity(score), 0, len(text), "", score, self.rule))
+        out.sort(key=lambda f: -f.score)
+        return out
