@@ -179,3 +179,19 @@ def test_each_normalised_character_maps_to_an_original_that_normalises_to_it(tex
     for i, ch in enumerate(nt.text):
         a, b = nt.span_to_original(i, i + 1)
         assert ch in N.normalize(text[a:b]).text
+
+
+@given(TEXT)
+@settings(max_examples=300, deadline=None)
+def test_vectorised_path_gives_the_same_text_as_the_reference_path(text: str) -> None:
+    assert N.normalize(text).text == N._normalize_str(text).text
+
+
+def test_lone_surrogates_do_not_break_normalisation() -> None:
+    nt = N.normalize("炸\ud800药")
+    assert nt.text == "炸\ud800药" and nt.span_to_original(0, 3) == (0, 3)
+
+
+def test_empty_text() -> None:
+    nt = N.normalize("")
+    assert nt.text == "" and nt.span_to_original(0, 0) == (0, 0)

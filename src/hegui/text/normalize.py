@@ -18,6 +18,9 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from hegui.policy.pack import NormalisationSteps
 from hegui.text import tables
 
@@ -101,30 +104,76 @@ def _squash_edits(text: str, pattern: re.Pattern[str]) -> list[_Edit]:
     return edits
 
 
+_Stage = str | npt.NDArray[np.uint32]
+_Mask = npt.NDArray[np.bool_]
+
+
+class _IndexMap:
+    """Offset map of the vectorised path, built from the deletion masks of the three stages.
+
+    ``src[j]`` is the original position of stage-2 character ``j`` (stages 1–2 only delete); a
+    stage-3 character ``j`` stands for the stage-2 run ``[p[j], p[j+1])`` (a squashed run).
+    """
+
+    __slots__ = ("_ends", "_p", "_src")
+
+    def __init__(self, n_original: int, keep1: _Mask | None, keep2: _Mask | None, keep3: _Mask | None) -> None:
+        src = np.flatnonzero(keep1) if keep1 is not None else np.arange(n_original)
+        self._src = src[keep2] if keep2 is not None else src
+        self._p: npt.NDArray[np.intp] | None = None
+        self._ends: npt.NDArray[np.intp] | None = None
+        if keep3 is not None:
+            self._p = np.flatnonzero(keep3)
+            self._ends = np.append(self._p[1:], len(keep3))
+
+    def char_span(self, j: int) -> tuple[int, int]:
+        if self._p is None or self._ends is None:
+            i = int(self._src[j])
+            return i, i + 1
+        return int(self._src[self._p[j]]), int(self._src[self._ends[j] - 1]) + 1
+
+    def position(self, j: int) -> int:
+        n = len(self._src) if self._p is None else len(self._p)
+        if j < n:
+            return self.char_span(j)[0]
+        return self.char_span(j - 1)[1] if j > 0 else 0
+
+
+def _as_str(stage: _Stage) -> str:
+    """An intermediate stage, kept as a code-point array on the fast path and decoded only when needed."""
+    return stage if isinstance(stage, str) else stage.tobytes().decode("utf-32-le", "surrogatepass")
+
+
 class NormalizedText:
     """The canonical form ``text`` of ``original``, and the map from ``text`` spans back to ``original``."""
 
-    __slots__ = ("_maps", "_normalizer", "_s1", "_s2", "original", "text")
+    __slots__ = ("_keep", "_maps", "_normalizer", "_s1", "_s2", "original", "text")
 
-    def __init__(self, original: str, text: str, s1: str, s2: str, normalizer: Normalizer) -> None:
+    def __init__(self, original: str, text: str, s1: _Stage, s2: _Stage, normalizer: Normalizer,
+                 keep: tuple[_Mask | None, _Mask | None, _Mask | None] | None = None) -> None:
         self.original = original
         self.text = text
         self._s1 = s1
         self._s2 = s2
         self._normalizer = normalizer
-        self._maps: list[_StageMap] | None = None
+        self._keep = keep  # vectorised path: the deletion masks of stages 1 and 2
+        self._maps: list[_StageMap | _IndexMap] | None = None
 
     def __repr__(self) -> str:
         return f"NormalizedText(original={self.original!r}, text={self.text!r})"
 
-    def _stage_maps(self) -> list[_StageMap]:
+    def _stage_maps(self) -> list[_StageMap | _IndexMap]:
         if self._maps is None:
             n = self._normalizer
+            maps: list[_StageMap | _IndexMap]
+            if self._keep is not None:
+                self._maps = [_IndexMap(len(self.original), *self._keep)]
+                return self._maps
             maps = [_StageMap(_translate_edits(self.original, n.table, n.nonunit))]
             if n.separators is not None:
-                maps.append(_StageMap(_deletion_edits(self._s1, n.separators)))
-            if n.squash is not None:
-                maps.append(_StageMap(_squash_edits(self._s2, n.squash)))
+                maps.append(_StageMap(_deletion_edits(_as_str(self._s1), n.separators)))
+            if n.squash is not None and self.text is not self._s2:
+                maps.append(_StageMap(_squash_edits(_as_str(self._s2), n.squash)))
             self._maps = maps
         return self._maps
 
@@ -181,9 +230,56 @@ class Normalizer:
         self.separators: re.Pattern[str] | None = tables.separator_regex() if self.steps.strip_separators else None
         self.squash: re.Pattern[str] | None = (
             tables.squash_regex(self.steps.squash_repeats_min) if self.steps.squash_repeats else None)
+        self._lut = tables.translate_lut(self.steps)
+        self._cls = tables.class_lut()
 
     def normalize(self, text: str) -> NormalizedText:
         """Canonical form of ``text`` (see module doc); offsets are computed lazily."""
+        if not text:
+            return NormalizedText(text, text, text, text, self)
+        m = self._lut.take(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        keep1: _Mask | None = None
+        keep2: _Mask | None = None
+        if m.max() >= tables.DELETE:
+            if (m == tables.EXPAND).any():
+                return self._normalize_str(text)  # rare (ß, ﬁ, ⑽ …): the plain str.translate path
+            keep1 = m != tables.DELETE
+            m = m[keep1]
+        s1 = m
+        if self.separators is not None and len(m) > 2:
+            cls = self._cls.take(m)
+            is_sep = cls == tables.CLS_SEP
+            if is_sep.any():
+                keep_idx = (~is_sep).nonzero()[0]  # positions of non-separators
+                if len(keep_idx) >= 2:
+                    cjk = cls[keep_idx] == tables.CLS_CJK
+                    gaps = (((keep_idx[1:] - keep_idx[:-1]) > 1) & cjk[:-1] & cjk[1:]).nonzero()[0]
+                    if len(gaps):
+                        marks = np.zeros(len(m) + 1, dtype=np.int8)
+                        marks[keep_idx[gaps] + 1] = 1
+                        marks[keep_idx[gaps + 1]] = -1
+                        keep2 = np.cumsum(marks[:-1], dtype=np.int8) == 0  # runs never nest: sums stay 0/1
+                        m = m[keep2]
+        keep3: _Mask | None = None
+        k = self.steps.squash_repeats_min
+        if self.squash is not None and len(m) >= k:
+            eq = m[1:] == m[:-1]  # eq[i]: m[i+1] repeats m[i]
+            runs = eq
+            for _ in range(k - 2):
+                runs = runs[1:] & runs[:-1]  # runs[i]: m[i : i+k] all equal
+            if runs.any():
+                covered = np.zeros(len(m), dtype=bool)
+                for d in range(k):
+                    covered[d:d + len(runs)] |= runs
+                drop = np.zeros(len(m), dtype=bool)
+                drop[1:] = eq & covered[1:]  # every character of a long run but its first
+                keep3 = ~drop
+                m = m[keep3]
+        s3 = m.tobytes().decode("utf-32-le", "surrogatepass")
+        return NormalizedText(text, s3, s1, s1, self, (keep1, keep2, keep3))
+
+    def _normalize_str(self, text: str) -> NormalizedText:
+        """Reference implementation with ``str.translate`` and regexes (same result as ``normalize``)."""
         s1 = text.translate(self.table)
         s2 = self.separators.sub("", s1) if self.separators is not None else s1
         s3 = self.squash.sub(r"\1", s2) if self.squash is not None else s2

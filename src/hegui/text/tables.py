@@ -9,9 +9,11 @@ neighbouring characters (separators between CJK characters, repeated characters)
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
 
 from hegui.policy.pack import NormalisationSteps
 
@@ -46,7 +48,7 @@ _COMBINING_BLOCKS = ((0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20
 #: Ranges of characters that count as "CJK" on both sides of a separator run (after mapping).
 #: ASCII digits are included because Chinese numerals map to them (一 → 1).
 CJK_RANGES: tuple[tuple[int, int], ...] = (
-    (0x30, 0x39), (0x2E80, 0x2FDF), (0x3005, 0x3007), (0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+    (0x30, 0x39), (0x3005, 0x3007), (0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
     (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x3134F),
 )
 
@@ -210,21 +212,57 @@ def _collapse(cps: list[int]) -> list[tuple[int, int]]:
     return out
 
 
+def _merge_astral(ranges: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        if lo > 0xFFFF and out and out[-1][1] > 0xFFFF and lo - out[-1][1] <= gap:
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
 @lru_cache(maxsize=1)
-def separator_codepoints() -> tuple[tuple[int, int], ...]:
-    """Spaces, punctuation, symbols (emoji included) and control characters, as code-point ranges."""
-    cps = [cp for cp in range(min(_SCAN_LIMIT, sys.maxunicode + 1))
+def char_classes() -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """Disjoint code-point ranges of the two classes the separator step needs: (CJK, separator).
+
+    Separators: spaces, punctuation, symbols (emoji included) and control characters. Astral
+    separator ranges are merged across gaps of up to 1024 code points (sre scans astral ranges one
+    by one), so a rare historic-script letter inside such a range counts as a separator too. CJK:
+    ``CJK_RANGES`` minus anything that is a separator (e.g. the katakana middle dot).
+    """
+    cps = [cp for cp in range(_SCAN_LIMIT)
            if not 0xD800 <= cp <= 0xDFFF and unicodedata.category(chr(cp))[0] in "ZPSC"
            and unicodedata.category(chr(cp)) not in ("Cf", "Co", "Cn", "Cs")]
-    return tuple(_collapse(cps))
+    sep = _merge_astral(_collapse(cps), 1024)
+    sep_set: set[int] = set()
+    for lo, hi in sep:
+        sep_set.update(range(lo, hi + 1))
+    cjk = _collapse([cp for lo, hi in CJK_RANGES for cp in range(lo, hi + 1) if cp not in sep_set])
+    return tuple(cjk), tuple(sep)
+
+
+def _fast_class(ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> str:
+    """A class sre tests quickly: BMP ranges in one (bitmap) class, astral ones as an alternative.
+
+    (A class mixing BMP and astral characters makes sre scan every range for every character.)
+    """
+    bmp = [r for r in ranges if r[1] <= 0xFFFF]
+    astral = [r for r in ranges if r[1] > 0xFFFF]
+    if any(lo <= 0xFFFF < hi for lo, hi in ranges):  # pragma: no cover - none of our ranges straddle
+        raise ValueError("range straddles the BMP boundary")
+    if not astral:
+        return _ranges_to_class(bmp)
+    if not bmp:
+        return _ranges_to_class(astral)
+    return f"(?:{_ranges_to_class(bmp)}|{_ranges_to_class(astral)})"
 
 
 @lru_cache(maxsize=1)
 def separator_regex() -> re.Pattern[str]:
     """A run of separators with a CJK character (or digit) on both sides: ``炸 药``, ``炸.药``, ``炸😀药``."""
-    cjk = _ranges_to_class(list(CJK_RANGES))
-    sep = _ranges_to_class(list(separator_codepoints()))
-    return re.compile(f"(?<={cjk}){sep}+(?={cjk})")
+    cjk, sep = char_classes()
+    return re.compile(f"(?<={_fast_class(cjk)}){_fast_class(sep)}+(?={_fast_class(cjk)})")
 
 
 @lru_cache(maxsize=16)
@@ -239,9 +277,44 @@ def nonunit_regex(steps: NormalisationSteps) -> re.Pattern[str] | None:
     cps = [cp for cp, out in translate_table(steps).items() if len(out) != 1]
     if not cps:
         return None
-    return re.compile(_ranges_to_class(_collapse(cps)))
+    return re.compile(_fast_class(_split_bmp(_collapse(cps))))
 
 
-def is_cjk(ch: str) -> bool:
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in CJK_RANGES)
+def _split_bmp(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        if lo <= 0xFFFF < hi:
+            out += [(lo, 0xFFFF), (0x10000, hi)]
+        else:
+            out.append((lo, hi))
+    return out
+
+
+# numpy look-up tables for the vectorised path --------------------------------------------------
+
+DELETE = 0x110000  #: LUT value: the character is deleted
+EXPAND = 0x110001  #: LUT value: the character maps to several characters (handled by str.translate)
+CLS_OTHER, CLS_CJK, CLS_SEP = 0, 1, 2
+
+
+@lru_cache(maxsize=32)
+def translate_lut(steps: NormalisationSteps) -> npt.NDArray[np.uint32]:
+    """``translate_table`` as a code point → code point array (``DELETE``/``EXPAND`` for the others)."""
+    lut = np.arange(0x110000 + 2, dtype=np.uint32)
+    for cp, out in translate_table(steps).items():
+        lut[cp] = ord(out) if len(out) == 1 else (DELETE if not out else EXPAND)
+    lut.setflags(write=False)
+    return lut
+
+
+@lru_cache(maxsize=1)
+def class_lut() -> npt.NDArray[np.uint8]:
+    """Code point → ``CLS_CJK`` / ``CLS_SEP`` / ``CLS_OTHER`` (the same classes as ``separator_regex``)."""
+    lut = np.zeros(0x110000, dtype=np.uint8)
+    cjk, sep = char_classes()
+    for lo, hi in cjk:
+        lut[lo:hi + 1] = CLS_CJK
+    for lo, hi in sep:
+        lut[lo:hi + 1] = CLS_SEP
+    lut.setflags(write=False)
+    return lut

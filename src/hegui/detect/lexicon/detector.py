@@ -73,6 +73,8 @@ class LexiconDetector:
             if self.steps.pinyin:
                 for v in pinyin_variants(e.term, self.steps.pinyin_min_length):
                     nv = canon(v)
+                    if nv.isascii() and len(nv.replace(" ", "")) < self.steps.pinyin_min_length:
+                        continue  # squashing can shorten a spelling (cccb → cb): check again
                     if nv != norm:
                         add(nv, _PINYIN, ei)
             for phrase in e.allow:
