@@ -80,7 +80,7 @@ def _facts(book: EvidenceBook) -> tuple[list[tuple[str, str, str]], list[str]]:
     rows, missing = [], []
     for key, label in FORM_FACTS:
         v = book.fact(key)
-        source = "settings.provider" if key in book.ctx.settings.provider.model_fields and v else (
+        source = "settings.provider" if key in type(book.ctx.settings.provider).model_fields and v else (
             "declarations" if v else "")
         if key == "model_name" and not v:
             served = sorted({m for u in book.ctx.settings.upstreams for m in u.models if m != "*"})
