@@ -226,8 +226,9 @@ class ModerationEngine:
         pack = self.pack
         best: Ruling | None = None
         for r in rulings:
-            if best is None or ACTION_RANK[r.action] > ACTION_RANK[best.action]:
-                best = r
+            if best is None or (ACTION_RANK[r.action], r.finding.severity) > (ACTION_RANK[best.action],
+                                                                                best.finding.severity):
+                best = r  # strongest action; among equals the most severe finding names the rule
         action: Action = best.action if best is not None else pack.moderation.default_action
         rule = best.rule if best is not None else f"moderation.default_action@{pack.name}"
         decision = Decision(

@@ -16,7 +16,6 @@ from hegui.moderation.engine import ModerationEngine
 from hegui.obligations import Evidence, evidence_for
 from hegui.policy.taxonomy import RISKS
 
-
 _ENGINES: WeakKeyDictionary[HeguiContext, ModerationEngine] = WeakKeyDictionary()
 
 
@@ -62,7 +61,7 @@ def _moderation(ctx: HeguiContext, control: str, direction: str) -> Evidence:
     if not ok:
         return Evidence(control, "failing", facts)
     if terms == 0:
-        return Evidence(control, "not_configured", f"lexicon is empty (run `hegui init` or `hegui lexicon import`); "
+        return Evidence(control, "not_configured", "lexicon is empty (run `hegui init` or `hegui lexicon import`); "
                         + facts)
     blocking = [k for k, r in engine.pack.moderation.categories.items() if getattr(r, direction) in BLOCKING]
     if not blocking:
