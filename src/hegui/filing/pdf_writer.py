@@ -8,6 +8,7 @@ use (glyph ids stay the same, so no re-mapping is needed).
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from dataclasses import dataclass
@@ -324,9 +325,15 @@ class _Pages:
         self.y -= 4
 
 
+@functools.lru_cache(maxsize=4)
+def load_font(path: Path) -> TrueTypeFont:
+    """Parsed fonts are kept: parsing the CJK font's tables is the slow part of a PDF."""
+    return TrueTypeFont(path)
+
+
 def render_pdf(doc: Document, path: Path, font_path: Path | None = None) -> Path:
     """Write ``doc`` as a PDF at ``path`` and return it."""
-    font = TrueTypeFont(font_path or find_font())
+    font = load_font(font_path or find_font())
     pages = _Pages(font)
     pages.flow(doc.title, "title")
     if doc.subtitle:
