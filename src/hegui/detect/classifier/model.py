@@ -13,6 +13,7 @@ harmless text is not diluted away.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ I64 = npt.NDArray[np.int64]
 NGRAMS: tuple[int, ...] = (1, 2, 3, 4)
 POS_EXP = 1.0
 WINDOW = 192
-STRIDE = 128
+STRIDE = 96
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 _BASE = np.uint64(1_000_003)
 _SEEDS = {n: np.uint64(0x51ED270B + 7919 * n) for n in range(1, 9)}
@@ -62,11 +63,23 @@ def buckets(text: str, bits: int, ngrams: Sequence[int] = NGRAMS) -> I64:
     return out
 
 
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])|(?<=\.)(?=\s)")
+MIN_SENTENCE = 6
+
+
 def windows(text: str) -> list[str]:
-    """Overlapping windows of a normalised text; a short text is one window."""
+    """The units a normalised text is scored in: the text itself when short; otherwise overlapping
+    windows of ``WINDOW`` characters plus every sentence on its own (so one harmful sentence in a long
+    harmless text is not diluted by its neighbours)."""
     if len(text) <= WINDOW:
         return [text]
     out = [text[i:i + WINDOW] for i in range(0, len(text) - WINDOW + STRIDE, STRIDE)]
+    seen = set(out)
+    for sent in _SENTENCE_END.split(text):
+        sent = sent.strip()
+        if MIN_SENTENCE <= len(sent) <= WINDOW and sent not in seen:
+            seen.add(sent)
+            out.append(sent)
     return [w for w in out if w]
 
 
@@ -88,14 +101,17 @@ class LinearModel:
         return z
 
     def predict(self, text: str) -> F32:
-        """Per-label probabilities for one raw text (max over windows)."""
-        norm = normalise(text)
-        best: F32 | None = None
-        for win in windows(norm):
-            z = self._logits_one(buckets(win, self.bits))
-            best = z if best is None else np.maximum(best, z)
-        assert best is not None
-        return (1.0 / (1.0 + np.exp(-best))).astype(np.float32)
+        """Per-label probabilities for one raw text (each label: its highest-scoring unit)."""
+        units = [buckets(u, self.bits) for u in windows(normalise(text))]
+        units = [u for u in units if u.size] or [np.zeros(0, dtype=np.int64)]
+        if len(units) == 1:
+            z = self._logits_one(units[0])
+        else:
+            lens = np.array([u.size for u in units])
+            sums = np.add.reduceat(self.w[np.concatenate(units)], np.concatenate(([0], np.cumsum(lens)[:-1])), axis=0)
+            z = (sums / np.sqrt(lens)[:, None] + self.b).max(axis=0).astype(np.float32)
+        out: F32 = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        return out
 
     def predict_many(self, texts: Sequence[str]) -> F32:
         if not texts:
