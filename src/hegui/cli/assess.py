@@ -83,8 +83,8 @@ def bank_import(source: Annotated[Path, typer.Argument(help="JSONL bank file")],
 def _print_summary(doc: dict[str, Any]) -> None:
     t = Table("check", "rate", "n", "95% CI", "threshold", "result")
     for c in doc["checks"]:
-        res = "[green]pass[/]" if c["passed"] else (
-            "[yellow]sample too small[/]" if c["meets_threshold"] and c["n"] else "[red]fail[/]")
+        res = "[green]pass[/]" if c["passed"] else "[yellow]no data[/]" if not c["n"] else (
+            "[yellow]sample too small[/]" if c["meets_threshold"] else "[red]fail[/]")
         t.add_row(c["title"], _pct(c["rate"]), str(c["n"]), f"{_pct(c['ci95'][0])}–{_pct(c['ci95'][1])}",
                   f"{c['op']} {_pct(c['threshold'])}", res)
     console.print(t)

@@ -187,8 +187,7 @@ def publish_document(book: EvidenceBook) -> Document:
     rows = []
     for key, label in FORM_FACTS:
         if key in PUBLISHED:
-            rows.append([label, book.fact(key) or (book.fact("service_name") if key == "algorithm_name" else None)
-                         or MISSING])
+            rows.append([label, book.fact(key) or MISSING])
     d.table(["项目 item", "内容 text"], rows, [3, 6])
     return d
 
