@@ -11,10 +11,10 @@ import typer
 from hegui import __version__
 from hegui.cli import common
 from hegui.cli.assess import assess_app
-from hegui.cli.filing import filing_app
 from hegui.cli.audit import audit_app
 from hegui.cli.classifier import classifier_app
 from hegui.cli.corpus import corpus_app
+from hegui.cli.filing import filing_app
 from hegui.cli.foundation import db_app, register_foundation
 from hegui.cli.label import label_app
 from hegui.cli.lexicon import lexicon_app
