@@ -230,10 +230,13 @@ class PiiDetector:
         return find_pii(text, self._types_filter)
 
     def detect(self, text: str, direction: Direction = "input") -> list[Finding]:
-        from hegui.detect.pii.masking import partial_mask
+        spans = find_pii(text, self._types_filter)
+        if not spans:
+            return []
+        from hegui.detect.pii.masking import partial_mask  # masking imports this module
 
         return [
             Finding("pii", sp.type, self.category, SEVERITY[sp.type], sp.start, sp.end,
                     partial_mask(sp.type, sp.value), 1.0, f"pii:{sp.type}")
-            for sp in find_pii(text, self._types_filter)
+            for sp in spans
         ]
