@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
 from engine_fixtures import ENTRIES, engine, pack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -163,3 +164,29 @@ def test_recheck_cost_bounded_per_check() -> None:
     w = sm.window()
     assert max(rec.lengths) <= 3 * w + sm.step + 20  # a window, never the whole text
     assert len(rec.lengths) <= len(text) // sm.step + 2
+
+
+@pytest.fixture(scope="module")
+def shipped() -> ModerationEngine:
+    return ModerationEngine.default()
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), cuts=st.lists(st.integers(0, 10_000), max_size=30))
+def test_no_released_prefix_contains_a_violation_with_shipped_lexicon(shipped: ModerationEngine, data: st.DataObject,
+                                                                       cuts: list[int]) -> None:
+    terms = [e.term for lx in shipped.lexicons() for e in lx.entries][::97]
+    allow = [a.phrase for lx in shipped.lexicons() for a in lx.allow][::7]
+    parts = data.draw(st.lists(st.one_of(st.sampled_from(CLEAN), st.sampled_from(SEPS), st.sampled_from(PII),
+                                         st.sampled_from(terms).flatmap(stretched), st.sampled_from(allow)),
+                               min_size=1, max_size=20))
+    text = "".join(parts)
+    whole = shipped.moderate(text, "output")
+    sm = StreamModerator(shipped)
+    run(sm, chunks_of(text, cuts))
+    for f in whole.findings:
+        if f.detector != "pii" and shipped.rule_for(f.category or "", "output", f.severity, False)[0] in (
+                "refuse", "block"):
+            assert sm.released_chars < f.end, (text, f)
+    assert not shipped.moderate(text[:sm.released_chars], "output").blocked
