@@ -36,7 +36,7 @@ def train_cmd(
     console.print(f"trained {res.model.version} on {res.train_examples} examples, "
                   f"{len(res.model.labels)} labels → {out}")
     console.print(f"held-out split ({res.heldout_examples} examples, threshold 0.5):\n")
-    console.print(res.report.markdown(), markup=False)
+    typer.echo(res.report.markdown())
 
 
 @classifier_app.command("eval")
@@ -74,7 +74,7 @@ def eval_cmd(
         return
     console.print(f"model {clf.model.version}; thresholds: "
                   f"{threshold if threshold is not None else 'pack ' + pack}\n")
-    console.print(rep.markdown(), markup=False)
+    typer.echo(rep.markdown())
 
 
 @classifier_app.command("score")
@@ -102,7 +102,7 @@ def refusal_eval_cmd(
     acc = evaluate(RefusalDetector(), load_answers(split))
     console.print(f"{split}: {acc.total} answers; kind accuracy {acc.kind_accuracy:.1%}; "
                   f"refused yes/no accuracy {acc.refused_accuracy:.1%}\n")
-    console.print("| true \\ predicted | " + " | ".join(KINDS) + " |", markup=False)
-    console.print("|---|" + "---:|" * len(KINDS), markup=False)
+    typer.echo("| true \\ predicted | " + " | ".join(KINDS) + " |")
+    typer.echo("|---|" + "---:|" * len(KINDS))
     for k in KINDS:
-        console.print(f"| {k} | " + " | ".join(str(acc.confusion[k][p]) for p in KINDS) + " |", markup=False)
+        typer.echo(f"| {k} | " + " | ".join(str(acc.confusion[k][p]) for p in KINDS) + " |")

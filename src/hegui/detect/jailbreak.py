@@ -290,11 +290,11 @@ class JailbreakDetector:
                                    f"{f.rule}@message{i}"))
         if len(texts) < 2:
             return out
-        seen_types = {(f.type, f.match) for f in out}
-        for sep in ("", " ", "\n"):
+        seen_types = {f.type for f in out}
+        for sep in (" ", "", "\n"):
             joined = sep.join(t.strip() for t in texts)
             joined_findings = self._plain(joined, "input") + self._hidden(joined, check_reversed=False)
-            new = [f for f in joined_findings if (f.type, f.match) not in seen_types]
+            new = [f for f in joined_findings if f.type not in seen_types]
             if new:
                 for f in new:
                     out.append(Finding(f.detector, "split_payload", "J", 3, f.start, f.end, f.match, f.score,

@@ -41,6 +41,7 @@ _REFUSAL = re.compile(
         r"have\s+to\s+decline|do\s+not\s+feel\s+comfortable|don't\s+feel\s+comfortable)"
         r"(?:\s+\w+){0,3}?\s*(?:help|assist|provide|comply|fulfil|fulfill|create|write|generate|do|give|share|"
         r"support|engage|produce|offer|answer|recommend|decline)\b",
+        r"\bI\s+(?:must|have\s+to|will|'ll|am\s+going\s+to)\s+(?:respectfully\s+|politely\s+)?decline\b",
         r"\b(?:that|this)(?:'s|\s+is)\s+not\s+something\s+I(?:'m|\s+am)?\s+(?:can|able|willing|going)",
         r"\b(?:against|violates?)\s+(?:my|our|the)\s+(?:guidelines|policies|policy|usage\s+policy|content\s+policy)",
         r"^\s*no,?\s+I\s+(?:won't|will\s+not|can't)",
