@@ -59,6 +59,8 @@ def _check(signer: Signer, value: str, message: bytes, field: str) -> tuple[Inte
     if len(parts) != 3 or parts[0] != PREFIX:
         return "absent", f"{field} is not a hegui integrity tag; it cannot be checked here"
     kid, tag = parts[1], parts[2]
+    if not value.isascii():
+        return "invalid", f"{field} contains characters outside printable ASCII"
     if kid != signer.current_key_id:
         return "invalid", f"{field} was made with key {kid}, not this installation's current key"
     if not hmac.compare_digest(tag, signer.sign(message)):

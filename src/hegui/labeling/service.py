@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Literal, TypeVar
 
+import mutagen
+import pikepdf
+from PIL import Image
+
 from hegui.errors import ConfigError, HeguiError, InvalidInputError
 from hegui.labeling import integrity
 from hegui.labeling.explicit import audio, document, image, media
@@ -103,7 +107,8 @@ def _guarded(what: str, name: str | None, fn: Callable[[], T]) -> T:
         return fn()
     except HeguiError:
         raise
-    except (ValueError, IndexError, KeyError, struct.error, EOFError, OSError, zlib.error) as err:
+    except (ValueError, IndexError, KeyError, struct.error, EOFError, OSError, zlib.error, NotImplementedError,
+            SyntaxError, RuntimeError, Image.DecompressionBombError, mutagen.MutagenError, pikepdf.PdfError) as err:
         raise BadFileError(f"{name or 'input'}: cannot {what}: malformed file ({type(err).__name__}: {err})") from None
 
 

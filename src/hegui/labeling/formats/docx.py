@@ -37,7 +37,7 @@ def _zip(data: bytes) -> zipfile.ZipFile:
 def _read(z: zipfile.ZipFile, name: str) -> bytes:
     try:
         return z.read(name)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as err:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as err:
         raise bad("DOCX", f"damaged part {name} ({err})") from None
 
 
