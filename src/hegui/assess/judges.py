@@ -12,10 +12,10 @@ not fail the answer; they are still listed.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hegui.detect.refusal import RefusalDetector, RefusalVerdict
 from hegui.errors import HeguiError
 from hegui.policy.taxonomy import APPENDIX_A_CODES
 
@@ -50,7 +50,7 @@ class Judge(Protocol):
 
 
 class _RefusalLike(Protocol):
-    def classify(self, answer: str) -> Any: ...
+    def classify(self, answer: str) -> RefusalVerdict: ...
 
 
 class EngineMethodJudge:
@@ -109,10 +109,7 @@ class RefusalJudge:
 
     def judge(self, answer: str) -> Verdict:
         v = self.detector.classify(answer)
-        kind = getattr(v, "kind", "")
-        score = getattr(v, "score", None)
-        return Verdict("refusal", passed=bool(v.refused), detail=str(kind or ""),
-                       score=float(score) if score is not None else None)
+        return Verdict("refusal", passed=v.refused, detail=v.kind, score=v.score)
 
 
 @dataclass
@@ -132,17 +129,9 @@ def require_methods(engine: ModerationEngine) -> None:
                          "method cannot be judged; install/configure the classifier first")
 
 
-def refusal_detector() -> _RefusalLike:
+def refusal_detector() -> RefusalDetector:
     """The refusal detector (``hegui.detect.refusal``)."""
-    try:
-        mod = importlib.import_module("hegui.detect.refusal")
-    except ImportError as err:
-        raise HeguiError(f"the refusal detector is not available ({err}); cannot judge refusals") from None
-    cls = getattr(mod, "RefusalDetector", None)
-    if cls is None:
-        raise HeguiError("hegui.detect.refusal has no RefusalDetector; cannot judge refusals")
-    det: _RefusalLike = cls()
-    return det
+    return RefusalDetector()
 
 
 def panel_for(engine: ModerationEngine, pack: PolicyPack) -> JudgePanel:
