@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from labelfiles import image_bytes, picture, wav_bytes
+
+pytestmark = pytest.mark.slow  # each test starts real `hegui` processes (~1-3 s each)
 
 
 def hegui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

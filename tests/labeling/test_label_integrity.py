@@ -87,3 +87,11 @@ def test_unsigned_labeler_writes_no_reserved_code(pack: object, make_file: MakeF
     assert isinstance(pack, PolicyPack)
     done = Labeler(pack, None, producer="P").add(make_file(".png"), "a.png", explicit=False)
     assert done.label.ReservedCode1 == ""
+
+
+def test_non_ascii_reserved_code_is_invalid_not_a_crash(labeler: Labeler, make_file: MakeFile) -> None:
+    done = labeler.add(make_file(".png"), "a.png", explicit=False)
+    broken = done.label.with_(ReservedCode1=done.label.ReservedCode1[:-1] + "é")
+    data = PngCodec().write(make_file(".png"), broken.to_json())
+    result = labeler.verify(data, "a.png", check_explicit=False)
+    assert result.integrity == "invalid" and result.verdict == "noncompliant"

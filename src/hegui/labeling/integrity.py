@@ -29,13 +29,13 @@ class Signer(Protocol):
 
 def _producer_message(fmt: str, digest: str, label: AigcLabel) -> bytes:
     parts = ["hegui/aigc/rc1", fmt, digest, label.Label, label.ContentProducer, label.ProduceID]
-    return "\n".join(parts).encode("ascii")
+    return "\n".join(parts).encode("utf-8")
 
 
 def _propagator_message(fmt: str, digest: str, label: AigcLabel) -> bytes:
     parts = ["hegui/aigc/rc2", fmt, digest, label.Label, label.ContentProducer, label.ProduceID,
              label.ReservedCode1, label.ContentPropagator, label.PropagateID]
-    return "\n".join(parts).encode("ascii")
+    return "\n".join(parts).encode("utf-8")
 
 
 def _tag(signer: Signer, message: bytes) -> str:
