@@ -181,10 +181,27 @@ def test_each_normalised_character_maps_to_an_original_that_normalises_to_it(tex
         assert ch in N.normalize(text[a:b]).text
 
 
+VECTOR = Normalizer()
+VECTOR.vector_min_length = 0  # force the fully vectorised path even for short texts
+
+
 @given(TEXT)
 @settings(max_examples=300, deadline=None)
-def test_vectorised_path_gives_the_same_text_as_the_reference_path(text: str) -> None:
-    assert N.normalize(text).text == N._normalize_str(text).text
+def test_vectorised_and_hybrid_paths_give_the_same_text_as_the_reference_path(text: str) -> None:
+    reference = N._normalize_str(text).text
+    assert N.normalize(text).text == reference
+    assert VECTOR.normalize(text).text == reference
+
+
+@given(TEXT)
+@settings(max_examples=300, deadline=None)
+def test_all_paths_give_the_same_offsets(text: str) -> None:
+    ref = N._normalize_str(text)
+    hybrid, vector = N.normalize(text), VECTOR.normalize(text)
+    n = len(ref.text)
+    for s in range(n):
+        for e in range(s + 1, min(n, s + 3) + 1):
+            assert hybrid.span_to_original(s, e) == vector.span_to_original(s, e) == ref.span_to_original(s, e)
 
 
 def test_lone_surrogates_do_not_break_normalisation() -> None:
@@ -195,3 +212,12 @@ def test_lone_surrogates_do_not_break_normalisation() -> None:
 def test_empty_text() -> None:
     nt = N.normalize("")
     assert nt.text == "" and nt.span_to_original(0, 0) == (0, 0)
+
+
+@given(TEXT.filter(lambda t: len(N.normalize(t).text) >= 3))
+@settings(max_examples=200, deadline=None)
+def test_batch_span_mapping_equals_one_by_one(text: str) -> None:
+    nt = VECTOR.normalize(text)
+    n = len(nt.text)
+    spans = [(s, e) for s in range(n) for e in range(s + 1, min(n, s + 3) + 1)]
+    assert nt.spans_to_original(spans) == [nt.span_to_original(s, e) for s, e in spans]

@@ -132,6 +132,13 @@ class _IndexMap:
             return i, i + 1
         return int(self._src[self._p[j]]), int(self._src[self._ends[j] - 1]) + 1
 
+    def batch(self, starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp]
+              ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """Original spans of many output spans ``[starts[i], ends[i])`` (non-empty)."""
+        if self._p is None or self._ends is None:
+            return self._src[starts], self._src[ends - 1] + 1
+        return self._src[self._p[starts]], self._src[self._ends[ends - 1] - 1] + 1
+
     def position(self, j: int) -> int:
         n = len(self._src) if self._p is None else len(self._p)
         if j < n:
@@ -147,16 +154,18 @@ def _as_str(stage: _Stage) -> str:
 class NormalizedText:
     """The canonical form ``text`` of ``original``, and the map from ``text`` spans back to ``original``."""
 
-    __slots__ = ("_keep", "_maps", "_normalizer", "_s1", "_s2", "original", "text")
+    __slots__ = ("_keep", "_keep1", "_maps", "_normalizer", "_s1", "_s2", "original", "text")
 
     def __init__(self, original: str, text: str, s1: _Stage, s2: _Stage, normalizer: Normalizer,
-                 keep: tuple[_Mask | None, _Mask | None, _Mask | None] | None = None) -> None:
+                 keep: tuple[_Mask | None, _Mask | None, _Mask | None] | None = None,
+                 keep1: _Mask | bool = False) -> None:
         self.original = original
         self.text = text
         self._s1 = s1
         self._s2 = s2
         self._normalizer = normalizer
-        self._keep = keep  # vectorised path: the deletion masks of stages 1 and 2
+        self._keep = keep  # vectorised path: the deletion masks of stages 1, 2 and 3
+        self._keep1 = keep1  # hybrid path: stage 1 vectorised (its mask, or True if nothing was deleted)
         self._maps: list[_StageMap | _IndexMap] | None = None
 
     def __repr__(self) -> str:
@@ -169,7 +178,11 @@ class NormalizedText:
             if self._keep is not None:
                 self._maps = [_IndexMap(len(self.original), *self._keep)]
                 return self._maps
-            maps = [_StageMap(_translate_edits(self.original, n.table, n.nonunit))]
+            if self._keep1 is not False:
+                mask = None if self._keep1 is True else self._keep1
+                maps = [_IndexMap(len(self.original), mask, None, None)]
+            else:
+                maps = [_StageMap(_translate_edits(self.original, n.table, n.nonunit))]
             if n.separators is not None:
                 maps.append(_StageMap(_deletion_edits(_as_str(self._s1), n.separators)))
             if n.squash is not None and self.text is not self._s2:
@@ -198,6 +211,18 @@ class NormalizedText:
             a = m.char_span(a)[0]
             b = m.char_span(b - 1)[1]
         return a, b
+
+    def spans_to_original(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """``span_to_original`` for many non-empty spans at once (vectorised on the fast path)."""
+        maps = self._stage_maps() if spans else []
+        if len(spans) < 8 or len(maps) != 1 or not isinstance(maps[0], _IndexMap):
+            return [self.span_to_original(s, e) for s, e in spans]
+        arr = np.array(spans, dtype=np.intp)
+        starts, ends = arr[:, 0], arr[:, 1]
+        if starts.min() < 0 or ends.max() > len(self.text) or (ends <= starts).any():
+            raise ValueError("span outside the normalised text, or empty")
+        a, b = maps[0].batch(starts, ends)
+        return list(zip(a.tolist(), b.tolist(), strict=True))
 
     def hold_back_start(self, n_chars: int) -> int:
         """Original offset from which text is not yet final for a streaming matcher.
@@ -231,12 +256,16 @@ class Normalizer:
         self.squash: re.Pattern[str] | None = (
             tables.squash_regex(self.steps.squash_repeats_min) if self.steps.squash_repeats else None)
         self._lut = tables.translate_lut(self.steps)
+        #: texts at least this long take the fully vectorised path; shorter ones the hybrid one
+        self.vector_min_length = 300
         self._cls = tables.class_lut()
 
     def normalize(self, text: str) -> NormalizedText:
         """Canonical form of ``text`` (see module doc); offsets are computed lazily."""
         if not text:
             return NormalizedText(text, text, text, text, self)
+        if len(text) < self.vector_min_length:
+            return self._normalize_hybrid(text)
         m = self._lut.take(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
         keep1: _Mask | None = None
         keep2: _Mask | None = None
@@ -277,6 +306,20 @@ class Normalizer:
                 m = m[keep3]
         s3 = m.tobytes().decode("utf-32-le", "surrogatepass")
         return NormalizedText(text, s3, s1, s1, self, (keep1, keep2, keep3))
+
+    def _normalize_hybrid(self, text: str) -> NormalizedText:
+        """Short texts: the table look-up vectorised, the two context steps by regex (fewer numpy calls)."""
+        m = self._lut.take(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        keep1: _Mask | bool = True
+        if m.max() >= tables.DELETE:
+            if (m == tables.EXPAND).any():
+                return self._normalize_str(text)
+            keep1 = m != tables.DELETE
+            m = m[keep1]
+        s1 = m.tobytes().decode("utf-32-le", "surrogatepass")
+        s2 = self.separators.sub("", s1) if self.separators is not None else s1
+        s3 = self.squash.sub(r"\1", s2) if self.squash is not None else s2
+        return NormalizedText(text, s3, s1, s2, self, keep1=keep1)
 
     def _normalize_str(self, text: str) -> NormalizedText:
         """Reference implementation with ``str.translate`` and regexes (same result as ``normalize``)."""

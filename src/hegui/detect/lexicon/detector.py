@@ -88,6 +88,9 @@ class LexiconDetector:
         self._ac = (ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
                     if self._patterns else None)
         self._max_len = max((len(p) for p in self._patterns), default=0)
+        # bit 1: the pattern starts with a Latin letter/digit (needs a word boundary before), bit 2: ends with one
+        self._edges = [(1 if _is_word_char(p[0]) else 0) | (2 if _is_word_char(p[-1]) else 0) for p in self._patterns]
+        self._rules = [e.rule for e in self.entries]
 
     @classmethod
     def from_entries(cls, entries: Iterable[LexiconEntry], steps: NormalisationSteps | None = None,
@@ -125,60 +128,75 @@ class LexiconDetector:
         matches = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
         if not matches:
             return []
-        return [h.finding for h in self._hits(nt, matches) if h.cancelled_by is None]
+        live = [r for r in self._resolve(nt.text, matches) if r[4] < 0]
+        if not live:
+            return []
+        offsets = nt.spans_to_original([(r[0], r[1]) for r in live])
+        entries = self.entries
+        rules = self._rules
+        return [Finding("lexicon", "term", entries[r[3]].category, entries[r[3]].severity, a, b,
+                        entries[r[3]].term, 1.0, rules[r[3]]) for r, (a, b) in zip(live, offsets, strict=True)]
 
     def explain(self, text: str) -> list[Hit]:
         """Every hit with how it matched and, if cancelled, the allow phrase that cancelled it."""
         if self._ac is None or not text:
             return []
         nt = self.normalizer.normalize(text)
-        return self._hits(nt, self._ac.find_matches_as_indexes(nt.text, overlapping=True))
+        resolved = self._resolve(nt.text, self._ac.find_matches_as_indexes(nt.text, overlapping=True))
+        offsets = nt.spans_to_original([(r[0], r[1]) for r in resolved])
+        hits = []
+        for (_s, _e, kind, idx, ai, pi), (a, b) in zip(resolved, offsets, strict=True):
+            entry = self.entries[idx]
+            finding = Finding("lexicon", "term", entry.category, entry.severity, a, b, entry.term, 1.0,
+                              self._rules[idx])
+            hits.append(Hit(finding, entry, self._patterns[pi], kind == _PINYIN,
+                            self._allow_all[ai] if ai >= 0 else None))
+        return hits
 
-    def _hits(self, nt: NormalizedText, matches: list[tuple[int, int, int]]) -> list[Hit]:
-        t = nt.text
+    def _resolve(self, t: str, matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int, int, int, int]]:
+        """Raw matches → hits ``(start, end, kind, entry, cancelling allow or -1, pattern)`` in canonical offsets.
+
+        Latin edges must be word boundaries; one hit per (span, risk), the most severe entry; a hit
+        covered by an applicable allow phrase is cancelled; a live hit nested in a longer live hit
+        of the same risk is dropped.
+        """
         n = len(t)
-        raw: list[tuple[int, int, int, int, str]] = []  # start, end, kind, idx, pattern
+        edges = self._edges
+        payloads = self._payloads
+        entries = self.entries
+        best: dict[tuple[int, int, str], tuple[int, int, int]] = {}
         allows: list[tuple[int, int, int]] = []
         for pi, s, e in matches:
-            pat = self._patterns[pi]
-            if (_is_word_char(pat[0]) and s > 0 and _is_word_char(t[s - 1])) or (
-                    _is_word_char(pat[-1]) and e < n and _is_word_char(t[e])):
+            edge = edges[pi]
+            if edge and ((edge & 1 and s > 0 and _is_word_char(t[s - 1]))
+                         or (edge & 2 and e < n and _is_word_char(t[e]))):
                 continue
-            for kind, idx in self._payloads[pi]:
+            for kind, idx in payloads[pi]:
                 if kind == _ALLOW:
                     allows.append((s, e, idx))
-                else:
-                    raw.append((s, e, kind, idx, pat))
-        if not raw:
+                    continue
+                key = (s, e, entries[idx].category)
+                cur = best.get(key)
+                if cur is None or entries[idx].severity > entries[cur[1]].severity:
+                    best[key] = (kind, idx, pi)
+        if not best:
             return []
-        # one hit per (span, category): the most severe entry wins; then drop hits nested in a longer
-        # hit of the same category
-        best: dict[tuple[int, int, str], tuple[int, int, str]] = {}
-        for s, e, kind, idx, pat in raw:
-            key = (s, e, self.entries[idx].category)
-            cur = best.get(key)
-            if cur is None or self.entries[idx].severity > self.entries[cur[1]].severity:
-                best[key] = (kind, idx, pat)
-        spans = sorted(best, key=lambda k: (k[0], -k[1]))
-        hits: list[Hit] = []
+        out: list[tuple[int, int, int, int, int, int]] = []
         max_end: dict[str, int] = {}
-        for s, e, cat in spans:
-            kind, idx, pat = best[(s, e, cat)]
-            entry = self.entries[idx]
-            cancelled = None
-            for a_s, a_e, ai in allows:
-                if a_s <= s and e <= a_e and self._allow_applies(ai, idx, entry):
-                    cancelled = self._allow_all[ai]
-                    break
-            if cancelled is None:
+        for s, e, cat in sorted(best, key=lambda k: (k[0], -k[1])):
+            kind, idx, pi = best[(s, e, cat)]
+            cancelled = -1
+            if allows:
+                for a_s, a_e, ai in allows:
+                    if a_s <= s and e <= a_e and self._allow_applies(ai, idx, entries[idx]):
+                        cancelled = ai
+                        break
+            if cancelled < 0:
                 if max_end.get(cat, -1) >= e:
                     continue  # nested in a longer live hit of the same risk
                 max_end[cat] = e
-            os_, oe = nt.span_to_original(s, e)
-            finding = Finding(detector="lexicon", type="term", category=entry.category, severity=entry.severity,
-                              start=os_, end=oe, match=entry.term, rule=entry.rule)
-            hits.append(Hit(finding, entry, pat, kind == _PINYIN, cancelled))
-        return hits
+            out.append((s, e, kind, idx, cancelled, pi))
+        return out
 
     def _allow_applies(self, allow_idx: int, entry_idx: int, entry: LexiconEntry) -> bool:
         owner = self._allow_owner[allow_idx]
