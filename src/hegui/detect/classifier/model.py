@@ -43,13 +43,11 @@ def normalise(text: str) -> str:
     return " ".join(t.split())
 
 
-def buckets(text: str, bits: int, ngrams: Sequence[int] = NGRAMS) -> I64:
-    """Unique hashed n-gram buckets of an already normalised text (vectorised, no Python loop per char)."""
-    if not text:
-        return np.zeros(0, dtype=np.int64)
+def _gram_buckets(text: str, bits: int, ngrams: Sequence[int]) -> list[tuple[int, npt.NDArray[np.uint64]]]:
+    """For each n: the bucket of the n-gram starting at every position (vectorised, no loop per char)."""
     cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     shift = np.uint64(64 - bits)
-    parts: list[npt.NDArray[np.uint64]] = []
+    parts: list[tuple[int, npt.NDArray[np.uint64]]] = []
     with np.errstate(over="ignore"):
         h = np.zeros(len(cps), dtype=np.uint64)
         for n in range(1, max(ngrams) + 1):
@@ -58,29 +56,56 @@ def buckets(text: str, bits: int, ngrams: Sequence[int] = NGRAMS) -> I64:
             # h[i] = hash of cps[i : i + n], built from the (n-1)-gram hash
             h = h[: len(cps) - n + 1] * _BASE + cps[n - 1:]
             if n in ngrams:
-                parts.append(((h + _SEEDS[n]) * _MUL) >> shift)
-    out: I64 = np.unique(np.concatenate(parts)).astype(np.int64)
+                parts.append((n, ((h + _SEEDS[n]) * _MUL) >> shift))
+    return parts
+
+
+def _unique(a: npt.NDArray[np.uint64]) -> I64:
+    """Sorted unique values; faster than ``np.unique`` on the small arrays seen here."""
+    if a.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    a = np.sort(a)
+    keep = np.empty(a.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    out: I64 = a[keep].astype(np.int64)
     return out
 
 
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])|(?<=\.)(?=\s)")
+def buckets(text: str, bits: int, ngrams: Sequence[int] = NGRAMS) -> I64:
+    """Unique hashed n-gram buckets of an already normalised text."""
+    if not text:
+        return np.zeros(0, dtype=np.int64)
+    return _unique(np.concatenate([arr for _, arr in _gram_buckets(text, bits, ngrams)]))
+
+
+_SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?=\s)")
 MIN_SENTENCE = 6
 
 
-def windows(text: str) -> list[str]:
+def spans(text: str) -> list[tuple[int, int]]:
     """The units a normalised text is scored in: the text itself when short; otherwise overlapping
     windows of ``WINDOW`` characters plus every sentence on its own (so one harmful sentence in a long
     harmless text is not diluted by its neighbours)."""
     if len(text) <= WINDOW:
-        return [text]
-    out = [text[i:i + WINDOW] for i in range(0, len(text) - WINDOW + STRIDE, STRIDE)]
+        return [(0, len(text))]
+    out = [(i, min(i + WINDOW, len(text))) for i in range(0, len(text) - WINDOW + STRIDE, STRIDE)]
     seen = set(out)
-    for sent in _SENTENCE_END.split(text):
-        sent = sent.strip()
-        if MIN_SENTENCE <= len(sent) <= WINDOW and sent not in seen:
-            seen.add(sent)
-            out.append(sent)
-    return [w for w in out if w]
+    start = 0
+    for cut in [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
+        s, e = start, cut
+        while s < e and text[s].isspace():
+            s += 1
+        start = cut
+        if MIN_SENTENCE <= e - s <= WINDOW and (s, e) not in seen:
+            seen.add((s, e))
+            out.append((s, e))
+    return out
+
+
+def windows(text: str) -> list[str]:
+    """The texts of ``spans``."""
+    return [text[s:e] for s, e in spans(text)]
 
 
 @dataclass
@@ -102,13 +127,18 @@ class LinearModel:
 
     def predict(self, text: str) -> F32:
         """Per-label probabilities for one raw text (each label: its highest-scoring unit)."""
-        units = [buckets(u, self.bits) for u in windows(normalise(text))]
-        units = [u for u in units if u.size] or [np.zeros(0, dtype=np.int64)]
+        norm = normalise(text)
+        units = spans(norm)
         if len(units) == 1:
-            z = self._logits_one(units[0])
+            z = self._logits_one(buckets(norm, self.bits))
         else:
-            lens = np.array([u.size for u in units])
-            sums = np.add.reduceat(self.w[np.concatenate(units)], np.concatenate(([0], np.cumsum(lens)[:-1])), axis=0)
+            grams = _gram_buckets(norm, self.bits, NGRAMS)
+            idx = [_unique(np.concatenate([arr[s:max(s, e - n + 1)] for n, arr in grams])) for s, e in units]
+            lens = np.array([max(u.size, 1) for u in idx])
+            offsets = np.concatenate(([0], np.cumsum([u.size for u in idx])[:-1]))
+            flat = np.concatenate(idx)
+            sums = np.add.reduceat(self.w[flat], offsets, axis=0) if flat.size else np.zeros((len(idx), len(self.b)))
+            sums[np.array([u.size == 0 for u in idx])] = 0.0
             z = (sums / np.sqrt(lens)[:, None] + self.b).max(axis=0).astype(np.float32)
         out: F32 = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
         return out
