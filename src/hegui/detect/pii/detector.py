@@ -177,6 +177,7 @@ def find_pii(text: str, types: Iterable[str] | None = None) -> list[PiiSpan]:
     folded = fold_width(text) if _FULLWIDTH_RELEVANT.search(text) else text
     windows = _digit_windows(folded)
     triggers = _triggers(folded, bool(windows))
+    whole = sum(we - ws for ws, we in windows) * 2 >= len(folded)  # short text: one scan is cheaper
     if not triggers:
         return []
     wanted = set(types) if types is not None else None
@@ -184,7 +185,7 @@ def find_pii(text: str, types: Iterable[str] | None = None) -> list[PiiSpan]:
     for prio, pat in enumerate(_PATTERNS):
         if pat.trigger not in triggers or (wanted is not None and pat.type not in wanted):
             continue
-        matches = (pat.regex.finditer(folded) if pat.trigger != "digits" else
+        matches = (pat.regex.finditer(folded) if pat.trigger != "digits" or whole else
                    (m for ws, we in windows for m in pat.regex.finditer(folded, ws, we)))
         for m in matches:
             s, e = m.span(pat.group)
