@@ -237,11 +237,27 @@ async def ask_one(client: httpx.AsyncClient, url: str, opts: RunOptions, limiter
 ProgressFn = Callable[[int, int], None]
 
 
-def _append(path: Path, rec: dict[str, Any]) -> None:
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+class AnswerLog:
+    """Append-only JSONL writer: each record is written and flushed as it comes (an interrupted
+    process loses nothing already answered); fsync every ``sync_every`` records and at close."""
+
+    def __init__(self, path: Path, sync_every: int = 25) -> None:
+        self.fh = path.open("a", encoding="utf-8")
+        self.sync_every = sync_every
+        self.pending = 0
+
+    def append(self, rec: dict[str, Any]) -> None:
+        self.fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        self.fh.flush()
+        self.pending += 1
+        if self.pending >= self.sync_every:
+            os.fsync(self.fh.fileno())
+            self.pending = 0
+
+    def close(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
 
 
 async def collect(out_dir: Path, plan: Plan, bankset: BankSet, opts: RunOptions,
@@ -258,35 +274,39 @@ async def collect(out_dir: Path, plan: Plan, bankset: BankSet, opts: RunOptions,
     limiter = RateLimiter(opts.rate)
     sem = asyncio.Semaphore(max(1, opts.concurrency))
     lock = asyncio.Lock()
-    answers_path, errors_path = out_dir / "answers.jsonl", out_dir / "errors.jsonl"
+    answers_log, errors_log = AnswerLog(out_dir / "answers.jsonl"), AnswerLog(out_dir / "errors.jsonl", 1)
     counts = {"new": 0, "failed": 0}
     timeout = httpx.Timeout(opts.timeout_seconds, connect=10.0)
 
-    async with httpx.AsyncClient(headers=headers, timeout=timeout) as client:
-        async def work(q: Question) -> None:
-            nonlocal answered
-            async with sem:
-                t0 = time.perf_counter()
-                try:
-                    text, finish, attempts = await ask_one(client, url, opts, limiter, q.question)
-                except AskError as err:
+    try:
+        async with httpx.AsyncClient(headers=headers, timeout=timeout) as client:
+            async def work(q: Question) -> None:
+                nonlocal answered
+                async with sem:
+                    t0 = time.perf_counter()
+                    try:
+                        text, finish, attempts = await ask_one(client, url, opts, limiter, q.question)
+                    except AskError as err:
+                        async with lock:
+                            errors_log.append({"id": q.id, "error": str(err),
+                                               "at": datetime.now(UTC).isoformat(timespec="seconds")})
+                            counts["failed"] += 1
+                        return
+                    rec = {"id": q.id, "bank": q.bank, "risk": q.risk, "aspect": q.aspect, "lang": q.lang,
+                           "framing": q.framing, "question": q.question, "answer": text, "finish_reason": finish,
+                           "attempts": attempts, "latency_ms": round((time.perf_counter() - t0) * 1000),
+                           "at": datetime.now(UTC).isoformat(timespec="seconds")}
                     async with lock:
-                        _append(errors_path, {"id": q.id, "error": str(err),
-                                              "at": datetime.now(UTC).isoformat(timespec="seconds")})
-                        counts["failed"] += 1
-                    return
-                rec = {"id": q.id, "bank": q.bank, "risk": q.risk, "aspect": q.aspect, "lang": q.lang,
-                       "framing": q.framing, "question": q.question, "answer": text, "finish_reason": finish,
-                       "attempts": attempts, "latency_ms": round((time.perf_counter() - t0) * 1000),
-                       "at": datetime.now(UTC).isoformat(timespec="seconds")}
-                async with lock:
-                    _append(answers_path, rec)
-                    counts["new"] += 1
-                    answered += 1
-                    if progress:
-                        progress(answered, total)
+                        answers_log.append(rec)
+                        counts["new"] += 1
+                        answered += 1
+                        if progress:
+                            progress(answered, total)
 
-        await asyncio.gather(*(work(q) for q in todo))
+            await asyncio.gather(*(work(q) for q in todo))
+    finally:
+        answers_log.close()
+        errors_log.close()
     return counts["new"], counts["failed"]
 
 

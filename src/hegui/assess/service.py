@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hegui.assess.banks import BankSet, load_banks
 from hegui.assess.judges import JudgePanel, default_panel
 from hegui.assess.report import write_report
-from hegui.assess.runner import ProgressFn, RunOptions, collect, load_or_create_plan
+from hegui.assess.runner import ProgressFn, RunOptions, check_endpoint_reachable, collect, load_or_create_plan
 from hegui.assess.scoring import export_sheet, judge_all, score
 from hegui.context import HeguiContext
 from hegui.store.models.assess import AssessmentRun
@@ -59,6 +59,7 @@ def run_assessment(ctx: HeguiContext, opts: RunOptions, out_dir: Path, *, sample
     own complete bank.
     """
     panel = panel or default_panel(ctx)  # fail before asking anything if a judge is missing
+    check_endpoint_reachable(opts.endpoint)
     bankset = bankset or banks_in_force(ctx)
     plan, created = load_or_create_plan(out_dir, bankset, ctx.pack, endpoint=opts.endpoint, model=opts.model,
                                         via_gateway=opts.via_gateway, sample=sample, seed=seed)
