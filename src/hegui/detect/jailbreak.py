@@ -32,10 +32,40 @@ class _Rule:
     pattern: re.Pattern[str]
     score: float
     name: str
+    needles: tuple[str, ...]  # the pattern can only match when one of these (casefolded) is in the text
 
 
 def _r(technique: str, name: str, pattern: str, score: float = 1.0) -> _Rule:
-    return _Rule(technique, re.compile(pattern, re.IGNORECASE | re.DOTALL), score, name)
+    return _Rule(technique, re.compile(pattern, re.IGNORECASE | re.DOTALL), score, name, _NEEDLES[name])
+
+
+# Cheap substring pre-checks: a rule's regex runs only when one of its words is present.
+_NEEDLES: dict[str, tuple[str, ...]] = {
+    "ignore-previous-en": ('ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'drop'),
+    "ignore-everything-en": ('ignore', 'disregard', 'forget'),
+    "new-instructions-en": ('instruction', 'from now on'),
+    "ignore-previous-zh": ('忽略', '无视', '忘记', '忘掉', '忽视', '抛开', '丢掉', '覆盖', '不要理会', '别管'),
+    "only-obey-zh": ('从现在', '接下来'),
+    "new-instructions-zh": ('指令', '设定'),
+    "dan-en": ('dan', 'do anything'),
+    "unrestricted-ai-en": ('unrestricted', 'uncensored', 'unfiltered', 'jailbroken', 'amoral', 'unlimited', 'evil'),
+    "no-restrictions-en": ('restriction', 'limit', 'filter', 'rules', 'ethical', 'moral', 'content polic'),
+    "dev-mode-en": ('mode',),
+    "stay-in-character-en": ('character',),
+    "never-refuse-en": ('refuse', 'decline', 'say no'),
+    "grandma-en": ('grand',),
+    "dan-zh": ('dan', '模式'),
+    "unrestricted-zh": ('限制', '约束', '规则', '审查', '道德', '伦理', '底线', '过滤', '束缚'),
+    "never-refuse-zh": ('拒绝', '说不', '回答', '照做', '满足'),
+    "grandma-zh": ('扮演',),
+    "reveal-prompt-en": ('prompt', 'instruction', 'message', 'directive'),
+    "repeat-above-en": ('above', 'verbatim'),
+    "reveal-prompt-zh": ('提示', '系统消息', '指令', '设定'),
+    "verbatim-zh": ('原封不动', '一字不差', '逐字'),
+    "disable-safety-en": ('safety', 'content', 'moderation', 'ethical'),
+    "disable-safety-zh": ('安全', '内容', '审核', '道德'),
+    "chat-markup": ('<|', '[inst]', '[/inst]', '<<sys>>', '#', 'begin system'),
+}
 
 
 _PREV_EN = (r"(?:all\s+|any\s+|the\s+|your\s+|of\s+)*"
@@ -213,7 +243,10 @@ class JailbreakDetector:
     @staticmethod
     def _rules(text: str) -> list[tuple[_Rule, int, int]]:
         hits = []
+        low = text.casefold()
         for rule in RULES:
+            if not any(n in low for n in rule.needles):
+                continue
             m = rule.pattern.search(text)
             if m:
                 hits.append((rule, m.start(), m.end()))
