@@ -133,21 +133,31 @@ def _triggers(folded: str, digits: bool) -> set[str]:
     return found
 
 
-_WINDOW_MARGIN = 26  # > the longest stretch of a numeric identifier without three digits in a row
+_WINDOW_MARGIN = 26  # > the longest stretch of a numeric identifier around a run of three digits
+_ZONE_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+()- ")
 
 
 def _digit_windows(folded: str) -> list[tuple[int, int]]:
-    """Regions around runs of digits where numeric identifiers can be: the numeric patterns scan
-    these instead of the whole text (lookbehinds still see the characters before a window; each
-    window reaches far enough past its last digits that lookaheads see the real next character)."""
+    """Regions where numeric identifiers can be: around each run of three digits, as far as the
+    characters numeric identifiers are made of reach (at most ``_WINDOW_MARGIN``), plus one
+    character each side. The numeric patterns scan these instead of the whole text: lookbehinds
+    still see the characters before a window, and the extra character lets lookaheads see the
+    real next character."""
     out: list[tuple[int, int]] = []
     n = len(folded)
+    zone = _ZONE_CHARS
     for m in _DIGITS3.finditer(folded):
-        ws, we = max(0, m.start() - _WINDOW_MARGIN), min(n, m.end() + _WINDOW_MARGIN)
-        if out and ws <= out[-1][1]:
-            out[-1] = (out[-1][0], we)
+        s, e = m.start(), m.end()
+        lo, hi = max(0, s - _WINDOW_MARGIN), min(n, e + _WINDOW_MARGIN)
+        while s > lo and folded[s - 1] in zone:
+            s -= 1
+        while e < hi and folded[e] in zone:
+            e += 1
+        e = min(n, e + 1)
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(e, out[-1][1]))
         else:
-            out.append((ws, we))
+            out.append((s, e))
     return out
 
 
