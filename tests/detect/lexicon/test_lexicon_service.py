@@ -200,3 +200,26 @@ def test_hot_reload_under_concurrent_detect(ctx: HeguiContext) -> None:
     reg.refresh_if_changed()
     assert errors == []
     assert {f.match for f in reg.detect(text)} == {f"词{i}" for i in range(12)}
+
+
+def test_background_refresh_survives_a_database_error(ctx: HeguiContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    reg = LexiconRegistry(ctx, check_interval=0)
+    old = reg.detector
+
+    def down() -> int:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(reg.service, "version", down)
+    assert reg.refresh_if_changed(background=True)
+    reg.wait(30)
+    assert reg.detector is old and isinstance(reg.last_error, RuntimeError)
+
+
+def test_refresh_checks_at_most_once_per_interval(ctx: HeguiContext) -> None:
+    reg = LexiconRegistry(ctx, check_interval=3600)
+    reg.refresh_if_changed()  # first check goes through
+    LexiconService(ctx).add("炸药", "A1.4")
+    assert not reg.refresh_if_changed()  # within the interval: no database read
+    assert reg.detect("炸药") == []
+    reg.reload()
+    assert reg.detect("炸药")

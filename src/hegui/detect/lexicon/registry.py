@@ -62,30 +62,34 @@ class LexiconRegistry:
             return detector
 
     def refresh_if_changed(self, background: bool = False) -> bool:
-        """Rebuild when the database version differs from the compiled one; returns True if it did (or started).
+        """Rebuild when the database version differs from the compiled one.
 
-        Costs one indexed row read, at most once per ``check_interval`` seconds (0 = every call).
-        With ``background=True`` the rebuild runs in a thread and this returns at once; requests keep
-        using the old snapshot until the new one is published.
+        Rate-limited: does anything at most once per ``check_interval`` seconds (0 = every call).
+        ``background=False``: reads the version (one indexed row) and rebuilds in this thread;
+        returns True if it rebuilt. ``background=True`` (the request path): returns at once — the
+        version read and any rebuild run in a thread, so a slow or unreachable database never
+        delays a request; returns True if such a check was started. Requests keep using the old
+        snapshot until the new one is published.
         """
         now = time.monotonic()
         if self.check_interval and self._detector is not None and now - self._last_check < self.check_interval:
             return False
         self._last_check = now
-        if self.service.version() == self.version:
-            return False
         if not background:
+            if self.service.version() == self.version:
+                return False
             self.reload()
             return True
         if self._thread is not None and self._thread.is_alive():
-            return True
-        self._thread = threading.Thread(target=self._background_reload, name="hegui-lexicon-reload", daemon=True)
+            return False
+        self._thread = threading.Thread(target=self._background_refresh, name="hegui-lexicon-reload", daemon=True)
         self._thread.start()
         return True
 
-    def _background_reload(self) -> None:
+    def _background_refresh(self) -> None:
         try:
-            self.reload()
+            if self.service.version() != self.version:
+                self.reload()
             self.last_error = None
         except Exception as err:  # keep serving the old snapshot; the error is kept for health checks
             self.last_error = err
