@@ -135,6 +135,7 @@ def _triggers(folded: str, digits: bool) -> set[str]:
 
 _WINDOW_MARGIN = 26  # > the longest stretch of a numeric identifier around a run of three digits
 _ZONE_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+()- ")
+_ZONE_RUN = re.compile(r"[0-9A-Za-z+()\- ]+")
 
 
 def _digit_windows(folded: str) -> list[tuple[int, int]]:
@@ -145,15 +146,18 @@ def _digit_windows(folded: str) -> list[tuple[int, int]]:
     real next character."""
     out: list[tuple[int, int]] = []
     n = len(folded)
-    zone = _ZONE_CHARS
+    rev: str | None = None
     for m in _DIGITS3.finditer(folded):
         s, e = m.start(), m.end()
-        lo, hi = max(0, s - _WINDOW_MARGIN), min(n, e + _WINDOW_MARGIN)
-        while s > lo and folded[s - 1] in zone:
-            s -= 1
-        while e < hi and folded[e] in zone:
-            e += 1
-        e = min(n, e + 1)
+        if out and s <= out[-1][1]:
+            s = out[-1][0]
+        elif s > 0 and folded[s - 1] in _ZONE_CHARS:
+            if rev is None:
+                rev = folded[::-1]
+            left = _ZONE_RUN.match(rev, n - s, min(n, n - s + _WINDOW_MARGIN))
+            s -= left.end() - (n - s) if left else 0
+        right = _ZONE_RUN.match(folded, e, min(n, e + _WINDOW_MARGIN))
+        e = min(n, (right.end() if right else e) + 1)
         if out and s <= out[-1][1]:
             out[-1] = (out[-1][0], max(e, out[-1][1]))
         else:

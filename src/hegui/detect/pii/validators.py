@@ -23,8 +23,11 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 
+_SEPARATORS = re.compile(r"[\s\-]")
+
+
 def _separators_out(s: str) -> str:
-    return re.sub(r"[\s\-]", "", s)
+    return s if s.isalnum() else _SEPARATORS.sub("", s)
 
 
 @dataclass(frozen=True, slots=True)
