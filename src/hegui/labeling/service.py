@@ -235,7 +235,7 @@ class Labeler:
     def _write(self, codec: Codec, data: bytes, label: AigcLabel, digest: str) -> bytes:
         out = codec.write(data, label.to_json(), self.keys)
         try:
-            codec.check(out)
+            codec.check_output(out)
         except InvalidInputError as err:
             raise IntegrityError(f"labelled {codec.name} output failed to re-open ({err}); nothing written") from None
         if codec.digest(out, self.keys) != digest:

@@ -35,3 +35,15 @@ def pixel_digest(data: bytes, fmt: str, pil_format: str) -> str:
         im.seek(i)
         parts += [im.mode.encode(), f"{im.size[0]}x{im.size[1]}".encode(), im.tobytes()]
     return sha256_parts(parts)
+
+
+def open_header(data: bytes, fmt: str, pil_format: str) -> None:
+    """Pillow identifies the file as ``pil_format`` (headers only, no pixel decoding)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                if im.format != pil_format:
+                    raise bad(fmt, f"Pillow reads it as {im.format}")
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError, EOFError) as err:
+        raise bad(fmt, f"cannot be opened ({err})") from None

@@ -58,6 +58,13 @@ class Codec(ABC):
         """Raise ``BadFileError`` unless the file opens in its format's own library."""
         self.digest(data)
 
+    def check_output(self, data: bytes) -> None:
+        """The check run on our own output, whose content hash is also compared with the input's.
+
+        Codecs that copy the media bytes unchanged override this with a structural check plus a
+        header-only open, since an equal content hash already proves the media data is intact."""
+        self.check(data)
+
 
 def sha256_parts(parts: list[bytes]) -> str:
     """Hash a list of byte strings unambiguously (each prefixed by its length)."""

@@ -8,7 +8,7 @@ except comments and an XMP application extension.
 
 from __future__ import annotations
 
-from hegui.labeling.formats._pillow import check_image
+from hegui.labeling.formats._pillow import check_image, open_header
 from hegui.labeling.formats.base import DEFAULT_KEYS, Codec, Keys, bad, sha256_parts, unwrap, wrap
 
 COMMENT, APP_EXT = 0xFE, 0xFF
@@ -116,3 +116,7 @@ class GifCodec(Codec):
     def check(self, data: bytes) -> None:
         parse(data)
         check_image(data, "GIF", "GIF")
+
+    def check_output(self, data: bytes) -> None:
+        parse(data)
+        open_header(data, "GIF", "GIF")

@@ -14,7 +14,7 @@ import warnings
 from PIL import Image
 
 from hegui.labeling.formats import xmp
-from hegui.labeling.formats._pillow import check_image
+from hegui.labeling.formats._pillow import check_image, open_header
 from hegui.labeling.formats.base import DEFAULT_KEYS, Codec, Keys, bad, sha256_parts, unwrap, wrap
 
 XMP_ID = b"http://ns.adobe.com/xap/1.0/\0"
@@ -161,3 +161,7 @@ def exif_user_comment(data: bytes) -> str | None:
     if isinstance(raw, bytes):
         return raw[8:].decode("latin-1") if raw[:8] == ASCII_CODE else raw.decode("latin-1")
     return raw if isinstance(raw, str) else None
+
+    def check_output(self, data: bytes) -> None:
+        segments(data)
+        open_header(data, "JPEG", "JPEG")

@@ -10,7 +10,7 @@ import struct
 import zlib
 
 from hegui.labeling.formats import xmp
-from hegui.labeling.formats._pillow import check_image
+from hegui.labeling.formats._pillow import check_image, open_header
 from hegui.labeling.formats.base import DEFAULT_KEYS, Codec, Keys, bad, sha256_parts
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -132,3 +132,7 @@ class PngCodec(Codec):
     def check(self, data: bytes) -> None:
         chunks(data)
         check_image(data, "PNG", "PNG")
+
+    def check_output(self, data: bytes) -> None:
+        chunks(data)
+        open_header(data, "PNG", "PNG")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 
 from hegui.labeling.formats import xmp
-from hegui.labeling.formats._pillow import check_image, pixel_digest
+from hegui.labeling.formats._pillow import check_image, open_header, pixel_digest
 from hegui.labeling.formats.base import DEFAULT_KEYS, Codec, Keys, bad
 
 XMP_TAG, BYTE = 700, 1
@@ -99,3 +99,7 @@ class TiffCodec(Codec):
     def check(self, data: bytes) -> None:
         _ifd0(data)
         check_image(data, "TIFF", "TIFF")
+
+    def check_output(self, data: bytes) -> None:
+        _ifd0(data)
+        open_header(data, "TIFF", "TIFF")

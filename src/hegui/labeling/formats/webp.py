@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 
 from hegui.labeling.formats import riff, xmp
-from hegui.labeling.formats._pillow import check_image
+from hegui.labeling.formats._pillow import check_image, open_header
 from hegui.labeling.formats.base import DEFAULT_KEYS, Codec, Keys, bad, sha256_parts
 
 XMP_FLAG, ALPHA_FLAG = 0x04, 0x10
@@ -75,3 +75,7 @@ class WebpCodec(Codec):
     def check(self, data: bytes) -> None:
         riff.parse(data, b"WEBP", "WebP")
         check_image(data, "WebP", "WEBP")
+
+    def check_output(self, data: bytes) -> None:
+        riff.parse(data, b"WEBP", "WebP")
+        open_header(data, "WebP", "WEBP")
