@@ -333,7 +333,9 @@ class ModerationEngine:
           split across turns is caught; from that joined text only findings that reach into the
           latest turn count (earlier turns were judged when they were sent), and whole-text scores
           (classifier) are weighted by ``history_weight``;
-        * system/developer messages are checked by the jailbreak detector (category ``J``).
+        * system/developer messages are checked by the jailbreak detector (category ``J``), and its
+          ``detect_conversation`` (when it has one) looks for a payload split over the recent user
+          turns.
 
         Findings point into the message named by ``Decision.message_index`` (for the joined check,
         clipped to the latest user turn). ``masked_text`` is the latest user turn masked.
@@ -377,6 +379,22 @@ class ModerationEngine:
                     where.append(latest_i)
 
         jailbreak = [d for d in self.detectors if d.name == "jailbreak"]
+        recent = [{"role": "user", "content": t} for _, t in turns[-self.history_turns:]]
+        for det in jailbreak:
+            split_check = getattr(det, "detect_conversation", None)
+            if len(recent) < 2 or not callable(split_check):
+                continue
+            try:
+                split = [f for f in split_check(recent) if f.type == "split_payload"]
+            except Exception as err:
+                log.error("detector %s failed on the conversation: %s", det.name, err)
+                if det.name in self.optional:
+                    errors.append(det.name)
+                    continue
+                return self._failed(det.name, latest, "input", context, errors)
+            for f in split:  # a payload spread over the recent turns: it lands with the latest one
+                all_findings.append(_replace(f, start=0, end=len(latest)))
+                where.append(latest_i)
         if jailbreak:
             for i, m in enumerate(messages):
                 if m.get("role") in ("system", "developer"):
