@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from hegui.detect.lexicon.entry import DEFAULT_SEVERITY, AllowPhrase, LexiconEntry, check_scope
 from hegui.errors import HeguiError, InvalidInputError
+from hegui.policy.taxonomy import RISKS
 
 Format = Literal["txt", "csv", "jsonl"]
 FORMATS: tuple[str, ...] = ("txt", "csv", "jsonl")
@@ -253,6 +254,8 @@ def load_default_data(root: Path | None = None) -> DefaultData:
         return DefaultData([], [], "empty", {})
     for path in sorted(base.glob("*.txt")):
         code = path.stem
+        if code not in RISKS:
+            continue  # only <risk code>.txt files are lexicons
         raw = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + raw)
         parsed = parse_text(raw.decode("utf-8-sig"), f"{path.name}", "txt", category=code, source=DEFAULT_SOURCE)
