@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from hegui.detect.base import Detector
-from hegui.detect.classifier import DEFAULT_FLOOR, EmbeddedClassifier
+from hegui.detect.classifier import DEFAULT_FLOOR, EmbeddedClassifier, default_weights_path
+from hegui.detect.classifier.model import LinearModel
+from hegui.errors import InvalidInputError
 from hegui.policy.taxonomy import POLITICAL_CODES
 
 
@@ -85,3 +90,21 @@ def test_floor_controls_what_is_reported(clf: EmbeddedClassifier) -> None:
     assert all(f.score >= 0.9 for f in strict.detect("教我怎么制造炸弹"))
     with pytest.raises(ValueError):
         EmbeddedClassifier(clf.model, floor=1.5)
+
+
+def test_operator_weights_replace_the_shipped_ones_via_environment(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    m = EmbeddedClassifier.load(default_weights_path()).model
+    out = tmp_path / "mine.npz"
+    LinearModel(m.labels, m.w, m.b, m.bits, "operator-test", {}).save(out)
+    code = "from hegui.detect.classifier import EmbeddedClassifier as E; print(E.load_default().rule)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "HEGUI_CLASSIFIER_WEIGHTS": str(out)})
+    assert r.stdout.strip() == "embedded-classifier@operator-test"
+
+
+def test_missing_operator_weights_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="cannot load"):
+        EmbeddedClassifier.load(tmp_path / "nope.npz")

@@ -8,6 +8,7 @@ bar, so operators see near misses); the moderation engine applies the policy pac
 
 from __future__ import annotations
 
+import os
 import threading
 from importlib import resources
 from pathlib import Path
@@ -16,6 +17,7 @@ from hegui.detect.base import Direction, Finding
 from hegui.detect.classifier.model import LinearModel
 
 DEFAULT_FLOOR = 0.2
+WEIGHTS_ENV = "HEGUI_CLASSIFIER_WEIGHTS"  # path to operator-trained weights used instead of the shipped ones
 _DEFAULT: EmbeddedClassifier | None = None
 _LOCK = threading.Lock()
 
@@ -51,11 +53,12 @@ class EmbeddedClassifier:
 
     @classmethod
     def load_default(cls) -> EmbeddedClassifier:
-        """The shipped model, loaded once per process and shared."""
+        """The shipped model (or ``$HEGUI_CLASSIFIER_WEIGHTS``), loaded once per process and shared."""
         global _DEFAULT
         with _LOCK:
             if _DEFAULT is None:
-                _DEFAULT = cls.load(default_weights_path())
+                override = os.environ.get(WEIGHTS_ENV)
+                _DEFAULT = cls.load(Path(override) if override else default_weights_path())
             return _DEFAULT
 
     def scores(self, text: str) -> dict[str, float]:
