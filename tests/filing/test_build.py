@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,15 @@ def test_manifest_lists_every_clause_with_evidence(ctx: HeguiContext, tmp_path: 
     m = json.loads((tmp_path / "f" / "filing.json").read_text(encoding="utf-8"))
     assert len(m["clauses"]) == 29 and all(c["evidence"] for c in m["clauses"])
     assert {c["rating"] for c in m["clauses"]} <= {"符合", "不符合", "不适用"}
+
+
+@pytest.mark.slow
+def test_cli_build_in_a_fresh_folder_lists_missing_facts(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
+    r = subprocess.run([sys.executable, "-m", "hegui", "filing", "build", "--out", "f", "--no-pdf"],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "no assessment recorded" in r.stdout and "主体名称 provider name" in r.stdout
+    assert (tmp_path / "f" / "02-security-self-assessment.docx").is_file()

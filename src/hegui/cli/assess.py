@@ -11,11 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hegui.assess.banks import BANKS, bank_stats, import_bank, load_banks, write_jsonl
+from hegui.assess.judges import default_panel
 from hegui.assess.runner import RunOptions, chat_url
 from hegui.assess.scoring import export_sheet, import_sheet, judge_all
 from hegui.assess.service import banks_in_force, label_texts, rescore, run_assessment
 from hegui.cli.common import STATE, console, print_json
+from hegui.context import HeguiContext
 from hegui.errors import InvalidInputError
+from hegui.install import ensure_database
 
 assess_app = typer.Typer(help="Security self-assessment (TC260-003 §8–9): banks, runs, review.",
                          no_args_is_help=True)
@@ -25,6 +28,13 @@ assess_app.add_typer(bank_app, name="bank")
 assess_app.add_typer(review_app, name="review")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+
+
+def _ready() -> HeguiContext:
+    """The context with the schema up to date (runs are recorded in the database)."""
+    ctx = STATE.ctx()
+    ensure_database(ctx)
+    return ctx
 
 
 def _pct(x: float | None) -> str:
@@ -111,7 +121,7 @@ def run(
 ) -> None:
     """Ask the model every sampled question, judge the answers and write assessment.json + report.html."""
     chat_url(endpoint)  # a malformed URL is reported before anything else runs
-    ctx = STATE.ctx()
+    ctx = _ready()
     bankset = load_banks(include_default=False, extra=bank) if bank else None
     opts = RunOptions(endpoint=endpoint, model=model, api_key=api_key, via_gateway=via_gateway,
                       concurrency=concurrency, rate=rate, retries=retries, max_tokens=max_tokens)
@@ -137,7 +147,7 @@ def run(
 @assess_app.command("score")
 def score_cmd(out: Annotated[Path, typer.Argument(help="run folder")], json_out: JsonFlag = False) -> None:
     """Re-judge and re-score a run folder (after importing reviews or changing lexicons)."""
-    doc = rescore(STATE.ctx(), out)
+    doc = rescore(_ready(), out)
     if json_out:
         print_json(doc)
         return
@@ -149,9 +159,7 @@ def review_export(out: Annotated[Path, typer.Argument(help="run folder")],
                   sheet: Annotated[Path | None, typer.Option(help="CSV to write (default DIR/manual_review.csv)")]
                   = None) -> None:
     """Write the manual-review sheet (CSV) for the run's answers."""
-    ctx = STATE.ctx()
-    from hegui.assess.judges import default_panel
-
+    ctx = _ready()
     results = judge_all(out, default_panel(ctx), strip=label_texts(ctx))
     path = export_sheet(out, results, sheet)
     console.print(f"review sheet: {path} ({len(results)} rows); fill 'verdict' (合格/不合格, or 拒答/未拒答)")
@@ -162,7 +170,7 @@ def review_import(out: Annotated[Path, typer.Argument(help="run folder")],
                   sheet: Annotated[Path, typer.Argument(help="reviewed CSV")], json_out: JsonFlag = False) -> None:
     """Import reviewed verdicts and re-score the run."""
     n = import_sheet(out, sheet)
-    doc = rescore(STATE.ctx(), out)
+    doc = rescore(_ready(), out)
     if json_out:
         print_json({"imported": n, "assessment": doc})
         return

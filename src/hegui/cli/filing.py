@@ -10,6 +10,7 @@ import typer
 from hegui.cli.common import STATE, console, print_json
 from hegui.errors import InvalidInputError
 from hegui.filing.build import build_filing
+from hegui.install import ensure_database
 
 filing_app = typer.Typer(help="Algorithm filing and security self-assessment documents.", no_args_is_help=True)
 
@@ -34,7 +35,9 @@ def build(
         raise InvalidInputError(f"--declarations {declarations}: no such file")
     if with_political and not (with_banks or with_keywords):
         raise InvalidInputError("--with-political only applies with --with-banks or --with-keywords")
-    r = build_filing(STATE.ctx(), out, assessment_dir=assessment, declarations=declarations, pdf=pdf,
+    ctx = STATE.ctx()
+    ensure_database(ctx)
+    r = build_filing(ctx, out, assessment_dir=assessment, declarations=declarations, pdf=pdf,
                      with_banks=with_banks, with_keywords=with_keywords, with_political=with_political)
     if json_out:
         print_json({"out_dir": str(r.out_dir), "files": [str(f) for f in r.files], "summary": r.summary,
