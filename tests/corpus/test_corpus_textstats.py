@@ -6,7 +6,9 @@ from hegui.corpus.textstats import features, features_batch, minhash, shingles, 
 
 ZH = "今天上午我们在图书馆讨论了城市公园的规划方案，大家认为应该增加更多的树木和长椅，方便老人和孩子休息。"
 EN = ("The committee met on Tuesday to review the plan for the riverside park and agreed to add more trees, "
-      "benches and a small playground for children near the old bridge.")
+      "benches and a small playground for children near the old bridge. Residents asked for better lighting "
+      "on the footpath, a drinking fountain at the north entrance, and bicycle racks beside the library, while "
+      "the budget office warned that the maintenance costs would have to be shared with the district council.")
 
 
 def test_language_by_script() -> None:

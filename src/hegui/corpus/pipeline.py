@@ -144,7 +144,7 @@ def _masked(text: str, it: Item, mode: str) -> str:
 def _write_json_atomic(path: str, obj: Any) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, ensure_ascii=False)
+        fh.write(json.dumps(obj, ensure_ascii=False))  # dumps uses the C encoder, dump does not
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -126,14 +126,20 @@ def _decode(raw: bytes) -> _Decoded:
 
 
 def _fix_surrogates(text: str) -> _Decoded:
-    """Undo ``surrogateescape`` decoding of a value: retry the original bytes as GB 18030."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in text):
-        return _Decoded(text)
-    raw = text.encode("utf-8", "surrogateescape")
+    """Undo ``surrogateescape`` decoding of a value: retry the original bytes as GB 18030.
+
+    A lone surrogate that came from a JSON escape (``"\\ud800"``) is not text: it becomes U+FFFD."""
     try:
-        return _Decoded(raw.decode("gb18030"), recoded=True)
-    except UnicodeDecodeError:
-        return _Decoded(None)
+        text.encode("utf-8")  # C speed; fails only when the value holds lone surrogates
+        return _Decoded(text)
+    except UnicodeEncodeError:
+        pass
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        try:
+            return _Decoded(text.encode("utf-8", "surrogateescape").decode("gb18030"), recoded=True)
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            return _Decoded(None)
+    return _Decoded(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"), recoded=True)
 
 
 def _get_field(record: Any, text_field: str) -> Any:

