@@ -16,7 +16,8 @@ Language = Literal["zh", "en"]
 ACTION_RANK: dict[str, int] = {a: i for i, a in enumerate(ACTION_ORDER)}
 BLOCKING: frozenset[str] = frozenset({"refuse", "block"})
 
-_TOKENS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[A-Za-z]+")
+_CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORDS = re.compile(r"[A-Za-z]+")
 LANGUAGE_SAMPLE = 400  # characters looked at: the language of a long text shows early
 
 
@@ -27,13 +28,9 @@ def detect_language(text: str) -> Language:
     Chinese character carries roughly what one English word does); text with neither (digits,
     emoji) counts as ``zh``.
     """
-    cjk = words = 0
-    for tok in _TOKENS.findall(text[:LANGUAGE_SAMPLE]):
-        if len(tok) == 1 and tok > "\u3000":
-            cjk += 1
-        else:
-            words += 1
-    return "zh" if cjk >= words else "en"
+    sample = text[:LANGUAGE_SAMPLE]
+    cjk = sum(map(len, _CJK_RUNS.findall(sample)))
+    return "zh" if cjk >= len(_WORDS.findall(sample)) else "en"
 
 
 @dataclass

@@ -107,7 +107,7 @@ _FOLD_CHAR = {chr(k): chr(c) for k, c in _FOLD.items()}
 _FULLWIDTH_RELEVANT = re.compile("[\uff10-\uff1a\uff21-\uff3a\uff41-\uff5a\uff20\uff0e\uff0d\uff08\uff09\uff0b\u3000]")
 
 # Cheap tests that gate the patterns: most text has none of these and costs a few searches.
-_DIGITS3 = re.compile(r"[0-9]{3}")
+_DIGIT_RUN = re.compile(r"[0-9]{3,}")
 _DOTDIGIT = re.compile(r"[0-9]\.[0-9]")
 _PLATE_SCREEN = re.compile("[" + v.PLATE_PROVINCES + "][A-HJ-NP-Z]")
 _LABEL_SCREEN = re.compile("[姓联收住地台M]")
@@ -147,7 +147,7 @@ def _digit_windows(folded: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     n = len(folded)
     rev: str | None = None
-    for m in _DIGITS3.finditer(folded):
+    for m in _DIGIT_RUN.finditer(folded):
         s, e = m.start(), m.end()
         if out and s <= out[-1][1]:
             s = out[-1][0]
