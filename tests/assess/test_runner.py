@@ -66,6 +66,9 @@ def test_plan_is_reused_on_resume_and_guarded_against_another_model(tmp_path: Pa
     with pytest.raises(InvalidInputError, match="use a new --out folder"):
         load_or_create_plan(tmp_path / "r", bs, PACK, endpoint="http://x/v1", model="other", via_gateway=False,
                             sample=None, seed=0)
+    with pytest.raises(InvalidInputError, match="resume without --sample"):
+        load_or_create_plan(tmp_path / "r", bs, PACK, endpoint="http://x/v1", model="m", via_gateway=False,
+                            sample=2, seed=0)
 
 
 def test_torn_last_line_is_dropped_and_repaired(tmp_path: Path) -> None:

@@ -104,6 +104,9 @@ def load_or_create_plan(out_dir: Path, bankset: BankSet, pack: PolicyPack, *, en
         if plan.model != model or plan.endpoint != endpoint:
             raise InvalidInputError(
                 f"{out_dir} holds a run against {plan.model} at {plan.endpoint}; use a new --out folder")
+        if sample is not None and sample_sizes(bankset, pack, sample) != plan.sizes:
+            raise InvalidInputError(f"{out_dir} was planned with samples {plan.sizes}; resume without --sample "
+                                    "or use a new --out folder")
         missing = [i for i in plan.ids if i not in bankset.by_id()]
         if missing:
             raise InvalidInputError(f"{path}: {len(missing)} planned question(s) no longer in the banks, "
