@@ -19,6 +19,7 @@ from typing import Any
 import ahocorasick_rs
 
 from hegui.detect.lexicon import LexiconDetector, LexiconEntry
+from hegui.policy.pack import NormalisationSteps
 from hegui.text import Normalizer
 
 HAN = [chr(c) for c in range(0x4E00, 0x4E00 + 2500)]  # a common-ish block of Han characters
@@ -109,6 +110,7 @@ def main() -> None:
     entries = [LexiconEntry(t, CODES[i % len(CODES)], 2) for i, t in enumerate(terms)]
     det = LexiconDetector.from_entries(entries)
     compile_s = time.perf_counter() - t0
+    det_nopy = LexiconDetector.from_entries(entries, NormalisationSteps(pinyin=False))
     raw_ll = ahocorasick_rs.AhoCorasick(terms, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
     raw_ov = ahocorasick_rs.AhoCorasick(terms)
     norm = Normalizer()
@@ -134,7 +136,9 @@ def main() -> None:
              ("raw ahocorasick_rs, overlapping, one string", n / t_raw_ov),
              ("(raw leftmost-longest on a string whose UTF-8 form is already cached)", n / t_raw_cached),
              ("hegui normalisation only, one string", n / t_norm),
-             ("hegui normalise + lexicon detect, one string", n / t_det)]
+             ("hegui normalise + lexicon detect, one string", n / t_det),
+             ("hegui normalise + lexicon detect, one string, pinyin off", n / best_of(lambda: det_nopy.detect(text),
+                                                                                    repeat))]
     doc_copies = [[fresh(d) for d in docs] for _ in range(repeat)]
     t_raw_docs = best_of(lambda: [raw_ov.find_matches_as_indexes(d, overlapping=True) for d in doc_copies.pop()],
                          repeat)
