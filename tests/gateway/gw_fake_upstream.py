@@ -8,6 +8,7 @@ possible and can misbehave precisely. Behaviour is cued by the last user message
 * ``CUE:CUT``     streams two pieces, then cuts the connection in the middle of a UTF-8 character
 * ``CUE:SLOW``    waits ``slow_seconds`` before answering
 * ``CUE:ECHO``    answers the last user message
+* ``CUE:GATED``   streams ``gated_parts[0]``, waits until the test sets ``gate``, then ``gated_parts[1]``
 * otherwise       answers ``answer_text``
 """
 
@@ -39,6 +40,8 @@ class FakeUpstream:
     models: tuple[str, ...] = ("fake-model", "fake-model-2")
     seen: list[Seen] = field(default_factory=list)
     record: bool = True
+    gated_parts: tuple[str, str] = ("", "")
+    gate: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -193,6 +196,12 @@ class FakeUpstream:
             await writer.drain()
             writer.transport.abort()
             return False
+        if "CUE:GATED" in last:
+            first, rest = self.gated_parts
+            writer.write(chunk(event({"content": first})))
+            await writer.drain()
+            await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 30)
+            text = rest
         pieces = [text[i:i + self.piece_chars] for i in range(0, len(text), self.piece_chars)]
         writer.write(b"".join(chunk(event({"content": p})) for p in pieces))
         writer.write(chunk(event({}, "stop")))

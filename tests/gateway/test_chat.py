@@ -85,6 +85,7 @@ def test_unsafe_answer_is_replaced_non_stream(gateway: Running) -> None:
 
 
 def test_stream_is_cut_before_any_unchecked_character(gateway: Running) -> None:
+    """All at once: nothing of the unsafe answer that was not checked goes out."""
     stream = gateway.client().chat.completions.create(
         model="fake-model", messages=[{"role": "user", "content": "CUE:UNSAFE 讲个故事"}], stream=True)
     chunks = [c for c in stream if c.choices]
@@ -92,9 +93,29 @@ def test_stream_is_cut_before_any_unchecked_character(gateway: Running) -> None:
     assert chunks[-1].choices[0].finish_reason == "content_filter"
     assert text.endswith(REFUSAL_ZH)
     released = text[: -len(REFUSAL_ZH)].rstrip("\n")
-    assert len(released) > 100  # the harmless start streamed out …
-    assert UNSAFE_ANSWER.startswith(released)  # … only a prefix of the model's text went out …
+    assert UNSAFE_ANSWER.startswith(released)  # only a prefix of the model's text went out …
     assert len(released) <= UNSAFE_ANSWER.index(BANNED)  # … and it ends before the banned term
+
+
+def test_stream_turning_unsafe_is_cut_after_the_safe_part(gateway: Running, upstream: FakeUpstream) -> None:
+    """The harmless start streams out; the stream is cut when the term arrives."""
+    cut_at = UNSAFE_ANSWER.index(BANNED)
+    upstream.gated_parts = (UNSAFE_ANSWER[:cut_at], UNSAFE_ANSWER[cut_at:])
+    upstream.gate.clear()
+    stream = gateway.client().chat.completions.create(
+        model="fake-model", messages=[{"role": "user", "content": "CUE:GATED 讲个故事"}], stream=True)
+    parts: list[str] = []
+    finish = None
+    for c in stream:
+        if c.choices:
+            parts.append(c.choices[0].delta.content or "")
+            finish = c.choices[0].finish_reason or finish
+            if "".join(parts):
+                upstream.gate.set()  # the safe part reached the client: now let the model go on
+    text = "".join(parts)
+    assert finish == "content_filter" and text.endswith(REFUSAL_ZH)
+    released = text[: -len(REFUSAL_ZH)].rstrip("\n")
+    assert len(released) > 100 and UNSAFE_ANSWER.startswith(released) and len(released) <= cut_at
 
 
 def test_pii_in_answer_is_masked(gateway: Running) -> None:

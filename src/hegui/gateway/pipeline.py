@@ -318,31 +318,42 @@ async def relay_stream(gw: Gateway, st: ExchangeState, us: UpstreamStream, moder
         cut = False
         t_mod = 0.0
         try:
-            async for ev in us.events():
-                cf.adopt(ev)
-                if ev.get("usage"):
-                    usage = ev["usage"]
-                choices = ev.get("choices") or []
-                if not choices:
-                    continue
-                ch = choices[0] if isinstance(choices[0], dict) else {}
-                delta = ch.get("delta") or {}
-                content = delta.get("content")
-                if isinstance(content, str) and content:
+            async for batch in us.batches():
+                text: list[str] = []
+                for ev in batch:
+                    cf.adopt(ev)
+                    if ev.get("usage"):
+                        usage = ev["usage"]
+                    choices = ev.get("choices") or []
+                    if not choices or not isinstance(choices[0], dict):
+                        continue
+                    ch = choices[0]
+                    delta = ch.get("delta") or {}
+                    content = delta.get("content")
+                    if isinstance(content, str) and content:
+                        text.append(restorer.feed(content) if restorer is not None else content)
+                    passthrough = {k: v for k, v in delta.items() if k not in ("content", "role") and v is not None}
+                    if passthrough:  # e.g. tool calls: sent after the text before them
+                        out = _feed(moderator, "".join(text))
+                        text.clear()
+                        if out:
+                            answer.append(out)
+                            yield cf.chunk({"content": out})
+                        if moderator.stopped:
+                            break
+                        yield cf.chunk(passthrough)
+                    if ch.get("finish_reason"):
+                        finish_reason = str(ch["finish_reason"])
+                if text and not moderator.stopped:
                     t = time.perf_counter()
-                    out = moderator.feed(restorer.feed(content) if restorer is not None else content)
+                    out = _feed(moderator, "".join(text))
                     t_mod += time.perf_counter() - t
                     if out:
                         answer.append(out)
                         yield cf.chunk({"content": out})
-                    if moderator.stopped:
-                        cut = True
-                        break
-                passthrough = {k: v for k, v in delta.items() if k not in ("content", "role") and v is not None}
-                if passthrough:
-                    yield cf.chunk(passthrough)
-                if ch.get("finish_reason"):
-                    finish_reason = str(ch["finish_reason"])
+                if moderator.stopped:
+                    cut = True
+                    break
             if not cut:
                 if not us.done and finish_reason is None:
                     raise upstream_failed(us.upstream.name, "ended the stream before it was complete", 502,
@@ -402,6 +413,10 @@ async def relay_stream(gw: Gateway, st: ExchangeState, us: UpstreamStream, moder
             st.answer = "".join(answer)
             gw.audit_in_background(st)
         gw.observe(st)
+
+
+def _feed(moderator: StreamModerator, text: str) -> str:
+    return moderator.feed(text) if text else ""
 
 
 async def _audit_quietly(gw: Gateway, st: ExchangeState) -> None:

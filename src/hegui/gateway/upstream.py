@@ -7,6 +7,7 @@ headers is echoed back to clients.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -42,6 +43,9 @@ class Upstream:
         return "*" in self.config.models or model in self.config.models
 
 
+_DONE = object()
+
+
 class UpstreamStream:
     """An open streaming response from an upstream: SSE ``data:`` payloads, then close."""
 
@@ -49,35 +53,84 @@ class UpstreamStream:
         self.upstream, self.response, self.started = upstream, response, started
         self.first_byte_s: float | None = None
         self.done = False  # saw ``data: [DONE]``
+        self._pump_task: asyncio.Task[None] | None = None
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
-        """Parsed JSON events. Raises ApiError on timeout, a dropped connection or a bad event."""
-        name = self.upstream.name
+    async def _pump(self, q: asyncio.Queue[bytes | BaseException | None]) -> None:
+        """Read the network as fast as it delivers, so the consumer can take what piled up at once."""
         try:
-            async for line in self.response.aiter_lines():
+            async for data in self.response.aiter_bytes():
                 if self.first_byte_s is None:
                     self.first_byte_s = time.perf_counter() - self.started
-                if not line.startswith("data:"):
-                    continue
-                payload = line[5:].strip()
-                if payload == "[DONE]":
+                await q.put(data)
+            await q.put(None)
+        except Exception as err:  # handed to the consumer, which turns it into an ApiError
+            await q.put(err)
+
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """Parsed JSON events, grouped by what has arrived by the time the previous group was handled.
+
+        A slow model yields one event at a time (no added latency); a fast one yields many, which
+        are then moderated together. Raises ApiError on timeout, a dropped connection or a bad event.
+        """
+        q: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=1024)
+        self._pump_task = asyncio.get_running_loop().create_task(self._pump(q))
+        buf = b""
+        ended = False
+        while not ended:
+            items = [await q.get()]
+            while not q.empty() and items[-1] is not None and not isinstance(items[-1], BaseException):
+                items.append(q.get_nowait())
+            err = items[-1] if isinstance(items[-1], BaseException) else None
+            ended = err is not None or items[-1] is None
+            buf += b"".join(x for x in items if isinstance(x, bytes))
+            *lines, buf = buf.split(b"\n")
+            if ended and err is None and buf.strip():
+                lines.append(buf)
+            batch: list[dict[str, Any]] = []
+            for raw in lines:
+                event = self._parse(raw)
+                if event is _DONE:
                     self.done = True
-                    return
-                try:
-                    event = json.loads(payload)
-                except ValueError:
-                    raise upstream_failed(name, "sent an event that is not JSON", 502, "upstream_bad_event") from None
-                if isinstance(event, dict) and "error" in event:
-                    raise upstream_failed(name, f"reported an error mid-stream: {str(event['error'])[:200]}")
-                if isinstance(event, dict):
-                    yield event
-        except httpx.TimeoutException:
-            raise upstream_failed(name, "timed out in the middle of the stream", 504, "upstream_timeout") from None
-        except httpx.HTTPError as err:
-            raise upstream_failed(name, f"dropped the stream ({type(err).__name__})", 502,
-                                  "upstream_stream_dropped") from None
+                    ended = True
+                    break
+                if event is not None:
+                    batch.append(event)
+            if batch:
+                yield batch
+            if err is not None and not self.done:
+                self._raise_transport(err)
+
+    def _raise_transport(self, err: BaseException) -> None:
+        name = self.upstream.name
+        if isinstance(err, httpx.TimeoutException):
+            raise upstream_failed(name, "timed out in the middle of the stream", 504, "upstream_timeout")
+        raise upstream_failed(name, f"dropped the stream ({type(err).__name__})", 502, "upstream_stream_dropped")
+
+    def _parse(self, raw: bytes) -> Any:
+        """One SSE line: an event dict, ``_DONE``, or None (comments, blank lines, other fields)."""
+        if not raw.startswith(b"data:"):
+            return None
+        try:
+            payload = raw[5:].decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise upstream_failed(self.upstream.name, "sent an event that is not UTF-8", 502,
+                                  "upstream_bad_event") from None
+        if payload == "[DONE]":
+            return _DONE
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            raise upstream_failed(self.upstream.name, "sent an event that is not JSON", 502,
+                                  "upstream_bad_event") from None
+        if isinstance(event, dict) and "error" in event:
+            raise upstream_failed(self.upstream.name, f"reported an error mid-stream: {str(event['error'])[:200]}")
+        return event if isinstance(event, dict) else None
 
     async def aclose(self) -> None:
+        if self._pump_task is not None and not self._pump_task.done():
+            self._pump_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._pump_task
         await self.response.aclose()
 
 
