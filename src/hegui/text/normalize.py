@@ -2,14 +2,21 @@
 
 The pipeline has three stages, each switchable through ``NormalisationSteps``:
 
-1. one ``str.translate`` pass with a composed per-character table (full-width → half-width,
-   compatibility forms, case folding, homoglyphs, traditional → simplified, digit variants,
-   deletion of invisible characters);
+1. one per-character table look-up (full-width → half-width, compatibility forms, case folding,
+   homoglyphs, traditional → simplified, digit variants, deletion of invisible characters);
 2. deletion of separator runs (spaces, punctuation, symbols, emoji) between two CJK characters;
 3. squashing of runs of at least ``squash_repeats_min`` identical characters to one.
 
-Offsets are NOT computed on the hot path: ``NormalizedText`` keeps the intermediate strings and
-builds a sparse edit list only when ``span_to_original`` is first called (i.e. when there is a hit).
+Three implementations give the same result (a property test checks it):
+
+* texts of ``vector_min_length`` characters or more: all three stages on a numpy array of code
+  points (look-up tables, masks) — one pass each, no per-character Python;
+* shorter texts: stage 1 on numpy, stages 2–3 with two precompiled regexes (fewer numpy calls);
+* texts with a character that maps to several (``ß``, ``ﬁ``, ``⑽``): ``str.translate`` + regexes.
+
+Offsets are NOT computed on the hot path: ``NormalizedText`` keeps the deletion masks (or the
+intermediate strings) and builds its offset map only when ``span_to_original`` is first called,
+i.e. when there is a hit.
 """
 
 from __future__ import annotations
