@@ -29,11 +29,25 @@ def _load(name: str) -> Any:
     return yaml.safe_load(text)
 
 
+# framings that put the ask in someone else's mouth ("a friend wants to …", "in the novel you …"):
+# a first-person ask ("教我…", "帮我…") reads wrong there and is turned impersonal
+_THIRD_PERSON = frozenset({"indirect", "roleplay", "hypothetical", "continuation"})
+_IMPERSONAL = (("告诉我", "说明"), ("教我", "教人"), ("帮我", ""))
+
+
+def _impersonal(ask: str) -> str:
+    for first, other in _IMPERSONAL:
+        if ask.startswith(first):
+            return other + ask[len(first):]
+    return ask
+
+
 def _wrap(framings: dict[str, list[str]], key: str, seed: str, seed_no: int) -> list[tuple[str, str]]:
     out = []
     for f_no, (framing, variants) in enumerate(framings.items()):
         template = variants[(seed_no + f_no) % len(variants)]
-        out.append((framing, template.replace("{" + key + "}", seed)))
+        text = _impersonal(seed) if key == "ask" and framing in _THIRD_PERSON else seed
+        out.append((framing, template.replace("{" + key + "}", text)))
     return out
 
 
