@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -195,15 +196,15 @@ def start_litellm(workdir: Path, upstream_url: str) -> tuple[subprocess.Popen[by
     return proc, base, "sk-bench-master"
 
 
-def audit_breakdown(workdir: Path, base: str) -> dict[str, dict[str, float]]:
+def audit_breakdown(workdir: Path, base: str, windows: dict[str, tuple[str, str]]) -> dict[str, dict[str, float]]:
     """Server-side split of each exchange (from its audit record): moderation engine vs the rest."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
     out = subprocess.run([sys.executable, "-m", "hegui", "audit", "export"], cwd=workdir, env=env,
                          capture_output=True, text=True, check=True).stdout
     rows = [json.loads(x) for x in out.splitlines()]
     split: dict[str, dict[str, float]] = {}
-    for kind in ("json", "stream"):
-        rs = [r for r in rows if r["status_code"] == 200 and bool(r["stream"]) == (kind == "stream")]
+    for kind, (t0, t1) in windows.items():
+        rs = [r for r in rows if r["status_code"] == 200 and t0 <= r["ts"] <= t1]
         if not rs:
             continue
 
@@ -240,6 +241,7 @@ def main() -> None:
     up_url = f"http://127.0.0.1:{up_port}/v1"
     procs = [up_proc]
     results: dict[str, dict[str, Any]] = {}
+    windows: dict[str, tuple[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="hegui-bench-") as tmp:
         work = Path(tmp)
         try:
@@ -267,12 +269,16 @@ def main() -> None:
             for stream in (False, True):
                 for conc, total in ((1, n1), (64, n64)):
                     for name, url, headers in targets:
+                        t_start = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                         r = asyncio.run(load(name, url, headers, stream, conc, total, warmup=min(20, total)))
+                        if name == "hegui":
+                            windows[f"{'stream' if stream else 'json'}|{conc}"] = (
+                                t_start, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
                         results[f"{name}|{'stream' if stream else 'json'}|{conc}"] = {
                             "p50_ms": r.pct(50), "p99_ms": r.pct(99), "ttft_p50_ms": r.pct(50, "ttft"),
                             "rps": len(r.latencies) / r.wall if r.wall else 0.0, "errors": r.errors,
                             "n": len(r.latencies)}
-            split = audit_breakdown(work, hbase)
+            split = audit_breakdown(work, hbase, windows)
         finally:
             for p in reversed(procs):
                 stop(p)
@@ -296,12 +302,13 @@ def main() -> None:
                 print(f"| {mode} | {conc} | {name} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {oh50} | {oh99} | "
                       f"{ttft} | {row['rps']:.0f} | {row['errors']} |")
     print("\nWhere hegui's time goes (server side, from the audit records; p50 per exchange):\n")
-    print("| mode | moderation engine ms | gateway plumbing ms (auth, parsing, relay, label) | exchanges |")
-    print("|---|---|---|---|")
-    for kind in ("json", "stream"):
-        if kind in split:
-            x = split[kind]
-            print(f"| {kind} | {x['moderation_p50_ms']:.2f} | {x['plumbing_p50_ms']:.2f} | {int(x['n'])} |")
+    print("| mode | clients | moderation engine ms | rest of hegui ms (auth, parsing, relay, label, queueing) "
+          "| exchanges |")
+    print("|---|---|---|---|---|")
+    for kind, x in split.items():
+        if kind != "audit_wait":
+            mode, conc = kind.split("|")
+            print(f"| {mode} | {conc} | {x['moderation_p50_ms']:.2f} | {x['plumbing_p50_ms']:.2f} | {int(x['n'])} |")
     print(f"\nwaiting for the audit commit (group commit, SQLite WAL, synchronous=FULL): "
           f"mean {split['audit_wait']['mean_ms']:.2f} ms per exchange")
     if litellm_note:
