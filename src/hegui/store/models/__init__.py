@@ -3,7 +3,7 @@
 import hegui.store.models.assess
 import hegui.store.models.corpus
 import hegui.store.models.lexicon  # noqa: F401  (lexicon tables)
-from hegui.store.models import audit, core, identity  # noqa: F401
+from hegui.store.models import audit, core, identity, usage, verification  # noqa: F401
 from hegui.store.models.base import Base
 
 __all__ = ["Base", "core"]
