@@ -183,6 +183,9 @@ def test_each_normalised_character_maps_to_an_original_that_normalises_to_it(tex
 
 VECTOR = Normalizer()
 VECTOR.vector_min_length = 0  # force the fully vectorised path even for short texts
+CHUNKED = Normalizer()
+CHUNKED.vector_min_length = 0
+CHUNKED.chunk_length = 3  # force block-wise processing with many cuts
 
 
 @given(TEXT)
@@ -191,17 +194,20 @@ def test_vectorised_and_hybrid_paths_give_the_same_text_as_the_reference_path(te
     reference = N._normalize_str(text).text
     assert N.normalize(text).text == reference
     assert VECTOR.normalize(text).text == reference
+    assert CHUNKED.normalize(text).text == reference
 
 
 @given(TEXT)
 @settings(max_examples=300, deadline=None)
 def test_all_paths_give_the_same_offsets(text: str) -> None:
     ref = N._normalize_str(text)
-    hybrid, vector = N.normalize(text), VECTOR.normalize(text)
+    hybrid, vector, chunked = N.normalize(text), VECTOR.normalize(text), CHUNKED.normalize(text)
     n = len(ref.text)
     for s in range(n):
         for e in range(s + 1, min(n, s + 3) + 1):
-            assert hybrid.span_to_original(s, e) == vector.span_to_original(s, e) == ref.span_to_original(s, e)
+            expected = ref.span_to_original(s, e)
+            assert hybrid.span_to_original(s, e) == vector.span_to_original(s, e) == expected
+            assert chunked.span_to_original(s, e) == expected
 
 
 def test_lone_surrogates_do_not_break_normalisation() -> None:
@@ -221,3 +227,30 @@ def test_batch_span_mapping_equals_one_by_one(text: str) -> None:
     n = len(nt.text)
     spans = [(s, e) for s in range(n) for e in range(s + 1, min(n, s + 3) + 1)]
     assert nt.spans_to_original(spans) == [nt.span_to_original(s, e) for s, e in spans]
+
+
+@given(st.text(alphabet=st.sampled_from([c for c in TRICKY if c not in "ßﬁ"]), min_size=20, max_size=300))
+@settings(max_examples=100, deadline=None)
+def test_block_wise_processing_of_long_texts_matches_the_reference(text: str) -> None:
+    ref = N._normalize_str(text)
+    chunked = CHUNKED.normalize(text)
+    assert chunked.text == ref.text
+    spans = [(i, i + 1) for i in range(len(ref.text))]
+    assert [chunked.span_to_original(s, e) for s, e in spans] == [ref.span_to_original(s, e) for s, e in spans]
+
+
+@given(st.text(alphabet=st.sampled_from([c for c in TRICKY if c not in "ßﬁ"]), min_size=3, max_size=120))
+@settings(max_examples=150, deadline=None)
+def test_sparse_offset_map_for_long_texts_matches_the_reference(text: str) -> None:
+    from hegui.text.normalize import _IndexMap
+
+    ref = N._normalize_str(text)
+    saved = _IndexMap.DENSE_MAX
+    _IndexMap.DENSE_MAX = 0  # use the binary-search map that very long texts get
+    try:
+        nt = CHUNKED.normalize(text)
+        spans = [(s, e) for s in range(len(ref.text)) for e in range(s + 1, min(len(ref.text), s + 3) + 1)]
+        assert [nt.span_to_original(s, e) for s, e in spans] == [ref.span_to_original(s, e) for s, e in spans]
+        assert nt.spans_to_original(spans) == [ref.span_to_original(s, e) for s, e in spans]
+    finally:
+        _IndexMap.DENSE_MAX = saved

@@ -21,6 +21,7 @@ i.e. when there is a hit.
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -115,40 +116,83 @@ _Stage = str | npt.NDArray[np.uint32]
 _Mask = npt.NDArray[np.bool_]
 
 
-class _IndexMap:
-    """Offset map of the vectorised path, built from the deletion masks of the three stages.
+def _deleted(mask: _Mask | None) -> npt.NDArray[np.intp] | None:
+    """For a keep-mask with few False entries: the deleted positions minus their rank (sorted)."""
+    if mask is None:
+        return None
+    dele = (~mask).nonzero()[0]
+    return dele - np.arange(len(dele))
 
-    ``src[j]`` is the original position of stage-2 character ``j`` (stages 1–2 only delete); a
-    stage-3 character ``j`` stands for the stage-2 run ``[p[j], p[j+1])`` (a squashed run).
+
+def _unfilter(adj: npt.NDArray[np.intp] | None, q: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Positions before filtering of the kept elements ``q`` (the q-th True of the mask)."""
+    if adj is None or not len(adj):
+        return q
+    return q + np.searchsorted(adj, q, side="right")
+
+
+class _IndexMap:
+    """Offset map of the vectorised path, from the deletion masks of the three stages.
+
+    Each stage only deletes (stage 3 keeps the first character of a squashed run). For texts up
+    to ``DENSE_MAX`` characters the map is a dense array ``src`` (original position of each stage-2
+    character) plus the kept stage-2 positions ``p``; for longer texts, where deletions are few
+    compared with the length, a kept element's earlier position is found by binary search over the
+    deleted positions instead, so no array as long as the text is built. A stage-3 character ``j``
+    stands for the stage-2 run from its own position up to the next kept one.
     """
 
-    __slots__ = ("_ends", "_p", "_src")
+    DENSE_MAX = 1 << 16
+    __slots__ = ("_adj1", "_adj2", "_adj3", "_ends", "_n2", "_n3", "_p", "_src")
 
     def __init__(self, n_original: int, keep1: _Mask | None, keep2: _Mask | None, keep3: _Mask | None) -> None:
-        src = np.flatnonzero(keep1) if keep1 is not None else np.arange(n_original)
-        self._src = src[keep2] if keep2 is not None else src
+        self._src: npt.NDArray[np.intp] | None = None
         self._p: npt.NDArray[np.intp] | None = None
         self._ends: npt.NDArray[np.intp] | None = None
-        if keep3 is not None:
-            self._p = np.flatnonzero(keep3)
-            self._ends = np.append(self._p[1:], len(keep3))
+        self._adj1 = self._adj2 = self._adj3 = None
+        if n_original <= self.DENSE_MAX:
+            src = keep1.nonzero()[0] if keep1 is not None else np.arange(n_original)
+            self._src = src[keep2] if keep2 is not None else src
+            self._n2 = len(self._src)
+            if keep3 is not None:
+                self._p = keep3.nonzero()[0]
+                self._ends = np.append(self._p[1:], len(keep3))
+            self._n3 = len(self._p) if self._p is not None else self._n2
+            return
+        self._adj1, self._adj2, self._adj3 = _deleted(keep1), _deleted(keep2), _deleted(keep3)
+        n1 = int(keep1.sum()) if keep1 is not None else n_original
+        self._n2 = int(keep2.sum()) if keep2 is not None else n1
+        self._n3 = int(keep3.sum()) if keep3 is not None else self._n2
 
-    def char_span(self, j: int) -> tuple[int, int]:
-        if self._p is None or self._ends is None:
-            i = int(self._src[j])
-            return i, i + 1
-        return int(self._src[self._p[j]]), int(self._src[self._ends[j] - 1]) + 1
+    def _to_original(self, q2: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        return _unfilter(self._adj1, _unfilter(self._adj2, q2))
 
     def batch(self, starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp]
               ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """Original spans of many output spans ``[starts[i], ends[i])`` (non-empty)."""
-        if self._p is None or self._ends is None:
-            return self._src[starts], self._src[ends - 1] + 1
-        return self._src[self._p[starts]], self._src[self._ends[ends - 1] - 1] + 1
+        if self._src is not None:
+            if self._p is None or self._ends is None:
+                return self._src[starts], self._src[ends - 1] + 1
+            return self._src[self._p[starts]], self._src[self._ends[ends - 1] - 1] + 1
+        first = _unfilter(self._adj3, starts)
+        if self._adj3 is None or not len(self._adj3):
+            last = _unfilter(self._adj3, ends - 1)
+        else:  # the last stage-2 character of the run that output character ends-1 stands for
+            nxt = _unfilter(self._adj3, np.minimum(ends, self._n3 - 1))
+            last = np.where(ends >= self._n3, self._n2, nxt) - 1
+        return self._to_original(first), self._to_original(last) + 1
+
+    def char_span(self, j: int) -> tuple[int, int]:
+        if self._src is not None:
+            if self._p is None or self._ends is None:
+                i = int(self._src[j])
+                return i, i + 1
+            return int(self._src[self._p[j]]), int(self._src[self._ends[j] - 1]) + 1
+        a, b = self.batch(np.array([j], dtype=np.intp), np.array([j + 1], dtype=np.intp))
+        return int(a[0]), int(b[0])
 
     def position(self, j: int) -> int:
-        n = len(self._src) if self._p is None else len(self._p)
-        if j < n:
+        if j < self._n3:
             return self.char_span(j)[0]
         return self.char_span(j - 1)[1] if j > 0 else 0
 
@@ -265,6 +309,8 @@ class Normalizer:
         self._lut = tables.translate_lut(self.steps)
         #: texts at least this long take the fully vectorised path; shorter ones the hybrid one
         self.vector_min_length = 300
+        #: long texts are processed in blocks of about this many code points (cut where no step can cross)
+        self.chunk_length = 1 << 16
         self._cls = tables.class_lut()
 
     def normalize(self, text: str) -> NormalizedText:
@@ -273,15 +319,66 @@ class Normalizer:
             return NormalizedText(text, text, text, text, self)
         if len(text) < self.vector_min_length:
             return self._normalize_hybrid(text)
-        m = self._lut.take(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        a = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        if len(a) <= self.chunk_length:
+            m = self._lut.take(a)
+        else:  # block-wise keeps the look-up's index temporaries in cache
+            m = np.empty(len(a), dtype=np.uint32)
+            for i in range(0, len(a), self.chunk_length):
+                self._lut.take(a[i:i + self.chunk_length], out=m[i:i + self.chunk_length])
         keep1: _Mask | None = None
-        keep2: _Mask | None = None
         if m.max() >= tables.DELETE:
             if (m == tables.EXPAND).any():
                 return self._normalize_str(text)  # rare (ß, ﬁ, ⑽ …): the plain str.translate path
             keep1 = m != tables.DELETE
             m = m[keep1]
-        s1 = m
+        if len(m) <= self.chunk_length:
+            out, keep2, keep3 = self._context_steps(m)
+        else:
+            out, keep2, keep3 = self._context_steps_chunked(m)
+        s3 = out.tobytes().decode("utf-32-le", "surrogatepass")
+        return NormalizedText(text, s3, m, m, self, (keep1, keep2, keep3))
+
+    def _safe_cuts(self, m: npt.NDArray[np.uint32]) -> list[int]:
+        """Block boundaries no context step can cross: between two non-separator, different characters."""
+        cuts = [0]
+        target = self.chunk_length
+        n = len(m)
+        while target < n - 1:
+            lo = max(target, cuts[-1] + 1)
+            window = m[lo - 1:min(n, lo + 4096)]
+            cls = self._cls.take(window)
+            ok = ((cls[1:] != tables.CLS_SEP) & (cls[:-1] != tables.CLS_SEP) & (window[1:] != window[:-1])).nonzero()[0]
+            if len(ok):
+                cut = lo + int(ok[0])
+                cuts.append(cut)
+                target = cut + self.chunk_length
+            else:
+                target = lo + 4096  # a very long separator or repeat run: look further on
+        cuts.append(n)
+        return cuts
+
+    def _context_steps_chunked(self, m: npt.NDArray[np.uint32]
+                               ) -> tuple[npt.NDArray[np.uint32], _Mask | None, _Mask | None]:
+        outs: list[npt.NDArray[np.uint32]] = []
+        k2s: list[_Mask] = []
+        k3s: list[_Mask] = []
+        any2 = any3 = False
+        cuts = self._safe_cuts(m)
+        for a, b in itertools.pairwise(cuts):
+            out, k2, k3 = self._context_steps(m[a:b])
+            outs.append(out)
+            any2 |= k2 is not None
+            any3 |= k3 is not None
+            k2s.append(k2 if k2 is not None else np.ones(b - a, dtype=bool))
+            k3s.append(k3 if k3 is not None else np.ones(len(out) if k3 is None else len(k3), dtype=bool))
+        return (np.concatenate(outs), np.concatenate(k2s) if any2 else None,
+                np.concatenate(k3s) if any3 else None)
+
+    def _context_steps(self, m: npt.NDArray[np.uint32]
+                       ) -> tuple[npt.NDArray[np.uint32], _Mask | None, _Mask | None]:
+        """Stages 2 and 3 on code points: the result and the deletion masks (None = nothing deleted)."""
+        keep2: _Mask | None = None
         if self.separators is not None and len(m) > 2:
             cls = self._cls.take(m)
             is_sep = cls == tables.CLS_SEP
@@ -311,8 +408,7 @@ class Normalizer:
                 drop[1:] = eq & covered[1:]  # every character of a long run but its first
                 keep3 = ~drop
                 m = m[keep3]
-        s3 = m.tobytes().decode("utf-32-le", "surrogatepass")
-        return NormalizedText(text, s3, s1, s1, self, (keep1, keep2, keep3))
+        return m, keep2, keep3
 
     def _normalize_hybrid(self, text: str) -> NormalizedText:
         """Short texts: the table look-up vectorised, the two context steps by regex (fewer numpy calls)."""
