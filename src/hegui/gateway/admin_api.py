@@ -83,13 +83,18 @@ async def get_user(request: Request, user_id: str,
 @router.post("/users/{user_id}/disable")
 async def disable_user(request: Request, user_id: str,
                        _: Annotated[Principal, Depends(require_role("admin"))]) -> dict[str, Any]:
-    return (await _run(accounts.disable_user, _gw(request).ctx.db, user_id)).to_dict()
+    gw = _gw(request)
+    info = await _run(accounts.disable_user, gw.ctx.db, user_id)
+    gw.forget_keys()
+    return info.to_dict()
 
 
 @router.post("/users/{user_id}/rotate-key")
 async def rotate_key(request: Request, user_id: str,
                      _: Annotated[Principal, Depends(require_role("admin"))]) -> dict[str, Any]:
-    issued = await _run(accounts.rotate_key, _gw(request).ctx.db, user_id)
+    gw = _gw(request)
+    issued = await _run(accounts.rotate_key, gw.ctx.db, user_id)
+    gw.forget_keys()
     return {"user_id": issued.user_id, "key_id": issued.key_id, "api_key": issued.api_key}
 
 

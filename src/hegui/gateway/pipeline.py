@@ -31,7 +31,7 @@ from hegui.gateway.errors import ApiError, db_unavailable, unauthorized
 from hegui.gateway.labels import apply_label, label_text, language_of
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.upstream import Upstream, UpstreamPool, UpstreamStream, upstream_failed
-from hegui.identity.accounts import Principal, authenticate
+from hegui.identity.accounts import Principal, authenticate, hash_key
 from hegui.moderation import ModerationContext, ModerationEngine, StreamModerator
 from hegui.moderation.decision import Decision, Language
 from hegui.policy.pack import ACTION_ORDER
@@ -40,6 +40,10 @@ from hegui.store.db import DatabaseUnavailable
 log = logging.getLogger("hegui.gateway")
 
 REFUSING = frozenset({"refuse", "block"})
+KEY_CACHE_SECONDS = 2.0
+"""A valid key is looked up again after this long: a key disabled or rotated in another process
+stops working within it (at once in the process that did it). Invalid keys are never cached."""
+KEY_CACHE_MAX = 10_000
 
 
 UsageCheck = Callable[["ExchangeState"], None]
@@ -81,6 +85,7 @@ class ExchangeState:
     tokenizer: PiiTokenizer | None = None
     input_decision: dict[str, Any] | None = None
     output_decision: dict[str, Any] | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)  # e.g. x-hegui-notice from the usage step
 
     def note(self, decision: Decision) -> None:
         self.action = stronger(self.action, decision.action)
@@ -93,6 +98,7 @@ class ExchangeState:
         h = {"x-hegui-decision": self.action, "x-hegui-request-id": self.record_id}
         if self.categories:
             h["x-hegui-categories"] = ",".join(sorted(self.categories))
+        h.update(self.extra_headers)
         return h
 
     def to_exchange(self) -> Exchange:
@@ -124,6 +130,7 @@ class Gateway:
                  metrics: Metrics, usage_checks: Sequence[UsageCheck] = ()) -> None:
         self.ctx, self.pool, self.engine, self.writer, self.metrics = ctx, pool, engine, writer, metrics
         self.usage_checks = list(usage_checks)
+        self._key_cache: dict[str, tuple[float, Principal]] = {}
         self.pack = ctx.pack
         self.max_body = ctx.settings.gateway.max_body_bytes
         self.text_label = ctx.settings.gateway.text_label
@@ -142,15 +149,29 @@ class Gateway:
         if scheme.lower() != "bearer" or not key.strip():
             raise unauthorized("missing API key: send `Authorization: Bearer <key>` (create one with "
                                "`hegui users create --name NAME`)")
+        key = key.strip()
+        digest = hash_key(key)
+        hit = self._key_cache.get(digest)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            st.principal = hit[1]
+            return hit[1]
         try:
-            principal = await anyio.to_thread.run_sync(authenticate, self.ctx.db, key.strip())
+            principal = await anyio.to_thread.run_sync(authenticate, self.ctx.db, key)
         except (SQLAlchemyError, DatabaseUnavailable, OSError):
             log.error("database unreachable while checking an API key")
             raise db_unavailable() from None
         if principal is None:
             raise unauthorized("invalid API key (unknown, revoked, or its user is disabled)")
+        if len(self._key_cache) >= KEY_CACHE_MAX:
+            self._key_cache.clear()
+        self._key_cache[digest] = (now + KEY_CACHE_SECONDS, principal)
         st.principal = principal
         return principal
+
+    def forget_keys(self) -> None:
+        """Drop cached key look-ups (after a key is rotated or a user disabled through this process)."""
+        self._key_cache.clear()
 
     # 2. usage (anti-addiction, quotas: registered by the usage domain) -----------------------------
     def check_usage(self, st: ExchangeState) -> None:
@@ -264,6 +285,10 @@ class Gateway:
     _background: set[asyncio.Task[None]] = set()  # noqa: RUF012 - strong refs until done
 
     def observe(self, st: ExchangeState) -> None:
+        for check in self.usage_checks:  # usage accounting counts the exchange's end (streaming time)
+            done = getattr(check, "finish", None)
+            if done is not None:
+                done(st)
         self.metrics.requests.labels(st.endpoint, str(st.status)).inc()
         self.metrics.overhead.labels(st.endpoint).observe(max(0.0, time.perf_counter() - st.t0 - st.upstream_s))
 
