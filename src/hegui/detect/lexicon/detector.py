@@ -91,6 +91,8 @@ class LexiconDetector:
         # bit 1: the pattern starts with a Latin letter/digit (needs a word boundary before), bit 2: ends with one
         self._edges = [(1 if _is_word_char(p[0]) else 0) | (2 if _is_word_char(p[-1]) else 0) for p in self._patterns]
         self._rules = [e.rule for e in self.entries]
+        self._cats = [e.category for e in self.entries]
+        self._sevs = [e.severity for e in self.entries]
 
     @classmethod
     def from_entries(cls, entries: Iterable[LexiconEntry], steps: NormalisationSteps | None = None,
@@ -164,6 +166,7 @@ class LexiconDetector:
         edges = self._edges
         payloads = self._payloads
         entries = self.entries
+        cats, sevs = self._cats, self._sevs
         best: dict[tuple[int, int, str], tuple[int, int, int]] = {}
         allows: list[tuple[int, int, int]] = []
         for pi, s, e in matches:
@@ -175,15 +178,15 @@ class LexiconDetector:
                 if kind == _ALLOW:
                     allows.append((s, e, idx))
                     continue
-                key = (s, e, entries[idx].category)
+                key = (s, e, cats[idx])
                 cur = best.get(key)
-                if cur is None or entries[idx].severity > entries[cur[1]].severity:
+                if cur is None or sevs[idx] > sevs[cur[1]]:
                     best[key] = (kind, idx, pi)
         if not best:
             return []
         out: list[tuple[int, int, int, int, int, int]] = []
         max_end: dict[str, int] = {}
-        for s, e, cat in sorted(best, key=lambda k: (k[0], -k[1])):
+        for s, e, cat in (sorted(best, key=lambda k: (k[0], -k[1])) if len(best) > 1 else best):
             kind, idx, pi = best[(s, e, cat)]
             cancelled = -1
             if allows:
