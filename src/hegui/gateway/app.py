@@ -20,7 +20,7 @@ from hegui.audit.writer import AuditWriter
 from hegui.config import Settings, UpstreamConfig, load_settings
 from hegui.context import HeguiContext
 from hegui.errors import HeguiError, InvalidInputError, NotFoundError
-from hegui.gateway import admin_api, openai_api, ops_api
+from hegui.gateway import admin_api, identity_api, openai_api, ops_api
 from hegui.gateway.errors import ApiError, db_unavailable
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.pipeline import Gateway, UsageCheck
@@ -63,6 +63,7 @@ def create_app(ctx: HeguiContext, *, engine: Any = None, usage_checks: Sequence[
     app.include_router(openai_api.router)
     app.include_router(admin_api.router)
     app.include_router(ops_api.router)
+    app.include_router(identity_api.router)
     _install_error_handlers(app, metrics)
     return app
 

@@ -100,11 +100,16 @@ def create_user(db: Database, name: str, role: str = "user") -> IssuedKey:
     if len(name) > 200:
         raise InvalidInputError("user name is longer than 200 characters")
     _check_role(role)
-    user_id = "u_" + uuid.uuid4().hex[:20]
     with db.session() as s:
-        s.add(User(id=user_id, name=name, status="active", role=role))
-        s.flush()
-        return _issue(s, user_id)
+        return add_user(s, name, role)
+
+
+def add_user(s: Session, name: str, role: str = "user") -> IssuedKey:
+    """Create a user with one API key inside the caller's transaction (registration adds more rows)."""
+    user_id = "u_" + uuid.uuid4().hex[:20]
+    s.add(User(id=user_id, name=name, status="active", role=role))
+    s.flush()
+    return _issue(s, user_id)
 
 
 def _get(s: Session, user_id: str) -> User:

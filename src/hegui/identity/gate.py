@@ -1,0 +1,47 @@
+"""The gateway's identity step: real-name state and service-agreement acceptance, checked per request.
+
+Registered as a ``UsageCheck`` (runs after authentication, before moderation and the upstream).
+Refusals are 403 ``permission_error`` in OpenAI's error shape and say exactly what to do.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hegui.context import HeguiContext
+from hegui.gateway.errors import ApiError
+from hegui.gateway.pipeline import ExchangeState
+from hegui.identity.agreements import current_version
+from hegui.store.models.verification import AgreementAcceptance, IdentityProfile
+
+NO_RETRY = {"x-should-retry": "false"}  # the openai SDKs honour this: a refusal is not retried
+
+
+class IdentityGate:
+    def __init__(self, ctx: HeguiContext) -> None:
+        self.ctx = ctx
+        self.policy = ctx.pack.identity
+
+    def __call__(self, st: ExchangeState) -> None:
+        p = st.principal
+        if p is None:
+            return
+        with self.ctx.db.session() as s:
+            state = s.scalar(select(IdentityProfile.state).where(IdentityProfile.user_id == p.user_id)) or "unverified"
+            pending = None
+            if self.policy.agreement_required:
+                cur = current_version(s)
+                if cur is not None and s.scalar(select(AgreementAcceptance.id).where(
+                        AgreementAcceptance.user_id == p.user_id, AgreementAcceptance.version == cur)) is None:
+                    pending = cur
+        if self.policy.real_name_required and state not in self.policy.allowed_states:
+            raise ApiError(403, f"real-name verification required (实名认证): this account is {state}; the service is "
+                           f"open to accounts that are {', '.join(self.policy.allowed_states)}. Register and verify "
+                           "with POST /v1/identity/register, /v1/identity/code and /v1/identity/verify, or ask the "
+                           "operator (`hegui identity status USER_ID`)", "permission_error", None,
+                           "real_name_required", dict(NO_RETRY))
+        if pending is not None:
+            raise ApiError(403, f"accept the service agreement (服务协议) version {pending} before using the service: "
+                           "read it at GET /v1/identity/agreement, then POST /v1/identity/agreement/accept with "
+                           f'{{"version": "{pending}"}} (or `hegui identity agreement accept USER_ID {pending}`)',
+                           "permission_error", None, "agreement_not_accepted", dict(NO_RETRY))

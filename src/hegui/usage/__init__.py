@@ -1,0 +1,1 @@
+"""Minors mode and anti-addiction: usage accounting from request activity, limits, curfew, guardians."""

@@ -1,0 +1,132 @@
+"""The gateway's usage step: minors' curfew, guardian hours, daily budgets, adults' rest reminders.
+
+Each admitted exchange touches the usage counters twice: when it starts (after the checks) and
+when it ends (``finish``, called by the pipeline when the exchange is over, so streaming time
+counts). Refusals, in OpenAI's error shape, say when service resumes:
+
+* curfew / outside the guardian's hours → **403** ``permission_error``, code ``curfew`` or
+  ``guardian_hours``;
+* daily budget used up → **429** ``usage_limit_reached`` with ``Retry-After``.
+
+Both carry ``x-hegui-resumes-at`` (ISO 8601, local time) and ``x-should-retry: false`` so SDKs do not
+hammer the gateway. Minors' exchanges are moderated with ``st.minor = True`` (the pack's
+``minors.content_overrides``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from hegui.context import HeguiContext
+from hegui.gateway.errors import ApiError
+from hegui.gateway.pipeline import ExchangeState, UsageCheck
+from hegui.store.models.usage import GuardianControl
+from hegui.store.models.verification import IdentityProfile
+from hegui.usage.clock import Clock, utc_now
+from hegui.usage.guardians import settings_of
+from hegui.usage.policy import GuardianSettings, Limits, blocked_by_clock, limits_for, resumes_at
+from hegui.usage.store import DbUsageStore, RedisUsageStore, UsageStore
+
+log = logging.getLogger("hegui.usage")
+NO_RETRY = {"x-should-retry": "false"}
+
+
+def store_for(ctx: HeguiContext, prefix: str = "hegui:usage:") -> UsageStore:
+    """Redis when ``settings.redis_url`` is set (shared by several workers), else the database."""
+    if ctx.settings.redis_url:
+        return RedisUsageStore(ctx.settings.redis_url, prefix)
+    return DbUsageStore(ctx.db)
+
+
+def _fmt_minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min"
+
+
+class UsageGate:
+    def __init__(self, ctx: HeguiContext, store: UsageStore | None = None, clock: Clock = utc_now) -> None:
+        self.ctx, self.clock = ctx, clock
+        self.minors = ctx.pack.minors
+        self.tz = ZoneInfo(self.minors.timezone)
+        self.gap = timedelta(minutes=self.minors.session_gap_minutes)
+        self.store = store if store is not None else store_for(ctx)
+        self._open: set[str] = set()
+
+    def facts(self, user_id: str) -> tuple[date | None, GuardianSettings | None]:
+        with self.ctx.db.session() as s:
+            birth = s.scalar(select(IdentityProfile.birth_date).where(IdentityProfile.user_id == user_id))
+            row = s.get(GuardianControl, user_id)
+            return birth, (settings_of(row) if row is not None else None)
+
+    def limits(self, user_id: str, now: datetime) -> Limits:
+        birth, guardian = self.facts(user_id)
+        return limits_for(self.minors, birth, now, guardian)
+
+    def __call__(self, st: ExchangeState) -> None:
+        p = st.principal
+        if p is None:
+            return
+        now = self.clock()
+        loc = now.astimezone(self.tz)
+        lim = self.limits(p.user_id, now)
+        st.minor = lim.minor
+        if lim.minor:
+            why = blocked_by_clock(lim, loc)
+            if why is not None:
+                back = resumes_at(lim, loc, budget_spent=False)
+                what = ("minors' curfew (未成年人模式 宵禁) " + _window(lim.curfew) if why == "curfew"
+                        else "outside the hours your guardian allowed " + _window(lim.allowed))
+                raise ApiError(403, f"service unavailable now: {what}; service resumes at "
+                               f"{back.isoformat(timespec='minutes')} ({self.minors.timezone})",
+                               "permission_error", None, why, {**NO_RETRY, "x-hegui-resumes-at": back.isoformat()})
+        snap = self.store.touch(p.user_id, now, self.gap, self.tz)
+        if lim.daily_seconds is not None:
+            if snap.today_seconds >= lim.daily_seconds:
+                back = resumes_at(lim, loc, budget_spent=True)
+                wait = max(1, int((back - loc).total_seconds()))
+                raise ApiError(429, f"daily usage limit reached (防沉迷): {_fmt_minutes(snap.today_seconds)} used of "
+                               f"{_fmt_minutes(lim.daily_seconds)} today ({lim.rule}); service resumes at "
+                               f"{back.isoformat(timespec='minutes')} ({self.minors.timezone})",
+                               "usage_limit_error", None, "usage_limit_reached",
+                               {**NO_RETRY, "retry-after": str(wait), "x-hegui-resumes-at": back.isoformat()})
+            st.extra_headers["x-hegui-usage-remaining-seconds"] = str(int(lim.daily_seconds - snap.today_seconds))
+        else:
+            rest = self.minors.adult_rest_reminder_minutes
+            used = snap.continuous_seconds(now)
+            if rest is not None and used >= rest * 60:
+                mins = int(used // 60)
+                st.extra_headers["x-hegui-notice"] = (
+                    f"rest-reminder: you have been using this service for {mins} minutes without a break; "
+                    "please take a rest")
+                st.extra_headers["x-hegui-notice-zh"] = quote(f"休息提醒：您已连续使用本服务 {mins} 分钟，请注意休息。")
+        self._open.add(st.record_id)
+
+    def finish(self, st: ExchangeState) -> None:
+        """Count the exchange's end (a stream's duration is use); never fails the exchange."""
+        if st.record_id not in self._open:
+            return
+        self._open.discard(st.record_id)
+        if st.principal is None:
+            return
+        try:
+            self.store.touch(st.principal.user_id, self.clock(), self.gap, self.tz)
+        except Exception as err:  # the answer is already delivered; log and carry on
+            log.error("usage accounting at the end of exchange %s failed: %s", st.record_id, type(err).__name__)
+
+
+def _window(w: tuple[object, object] | None) -> str:
+    if w is None:
+        return ""
+    a, b = w
+    return f"{a:%H:%M}–{b:%H:%M}"
+
+
+def gateway_checks(ctx: HeguiContext, clock: Clock = utc_now, store: UsageStore | None = None) -> list[UsageCheck]:
+    """The identity and usage steps for ``create_app(ctx, usage_checks=…)``, in order."""
+    from hegui.identity.gate import IdentityGate
+
+    return [IdentityGate(ctx), UsageGate(ctx, store, clock)]

@@ -1,0 +1,172 @@
+"""Usage counters: sessions from request activity and daily totals, in the database or in Redis.
+
+"Time of use" for an API is reconstructed from activity: each request (its start, and its end,
+so a long stream counts) is a *touch*. Two touches less than ``session_gap`` apart belong to one
+session and the time between them is use; a longer gap ends the session and is not counted. The
+seconds are added to the local calendar day(s) they fall on.
+
+Both stores make the read-modify-write of one touch atomic: the database with a row lock
+(``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises writers), Redis with WATCH/MULTI, so
+several gateway workers can share the counters.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol
+
+from sqlalchemy import select
+
+from hegui.store.db import Database
+from hegui.store.models.usage import UsageDaily, UsageSession
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A user's counters after a touch (or a peek)."""
+
+    today_seconds: float
+    session_start: datetime | None
+    last_seen: datetime | None
+
+    def continuous_seconds(self, now: datetime) -> float:
+        if self.session_start is None:
+            return 0.0
+        return max(0.0, (now - self.session_start).total_seconds())
+
+
+def split_by_day(start: datetime, end: datetime, tz: tzinfo) -> dict[str, float]:
+    """Seconds of [start, end) per local calendar day (YYYY-MM-DD)."""
+    out: dict[str, float] = {}
+    cur = start.astimezone(tz)
+    stop = end.astimezone(tz)
+    while cur < stop:
+        midnight = datetime.combine(cur.date() + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        piece_end = min(midnight, stop)
+        out[cur.date().isoformat()] = out.get(cur.date().isoformat(), 0.0) + (piece_end - cur).total_seconds()
+        cur = piece_end
+    return out
+
+
+def advance(session_start: datetime | None, last_seen: datetime | None, now: datetime,
+            gap: timedelta) -> tuple[datetime, datetime, tuple[datetime, datetime] | None]:
+    """New (session_start, last_seen) after a touch at ``now`` and the interval of use it adds, if any."""
+    if session_start is None or last_seen is None or now - last_seen > gap:
+        return now, now, None
+    if now <= last_seen:  # an older touch arriving late (concurrent requests): nothing new
+        return session_start, last_seen, None
+    return session_start, now, (last_seen, now)
+
+
+class UsageStore(Protocol):
+    def touch(self, user_id: str, now: datetime, gap: timedelta, tz: tzinfo) -> Snapshot: ...
+
+    def peek(self, user_id: str, now: datetime, tz: tzinfo) -> Snapshot: ...
+
+
+def _aware(dt: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+class DbUsageStore:
+    """Counters in the hegui database (default)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def touch(self, user_id: str, now: datetime, gap: timedelta, tz: tzinfo) -> Snapshot:
+        today = now.astimezone(tz).date().isoformat()
+        with self.db.session() as s:
+            row = s.scalars(select(UsageSession).where(UsageSession.user_id == user_id).with_for_update()).first()
+            start, last = (_aware(row.session_start), _aware(row.last_seen)) if row else (None, None)
+            new_start, new_last, added = advance(start, last, now, gap)
+            if row is None:
+                s.add(UsageSession(user_id=user_id, session_start=new_start, last_seen=new_last))
+            else:
+                row.session_start, row.last_seen = new_start, new_last
+            if added is not None:
+                for day, secs in split_by_day(added[0], added[1], tz).items():
+                    d = s.scalars(select(UsageDaily).where(UsageDaily.user_id == user_id, UsageDaily.day == day)
+                                  .with_for_update()).first()
+                    if d is None:
+                        s.add(UsageDaily(user_id=user_id, day=day, seconds=secs))
+                    else:
+                        d.seconds = d.seconds + secs
+            s.flush()
+            total = s.scalar(select(UsageDaily.seconds).where(UsageDaily.user_id == user_id, UsageDaily.day == today))
+            return Snapshot(float(total or 0.0), new_start, new_last)
+
+    def peek(self, user_id: str, now: datetime, tz: tzinfo) -> Snapshot:
+        today = now.astimezone(tz).date().isoformat()
+        with self.db.session() as s:
+            row = s.get(UsageSession, user_id)
+            total = s.scalar(select(UsageDaily.seconds).where(UsageDaily.user_id == user_id, UsageDaily.day == today))
+            if row is None:
+                return Snapshot(float(total or 0.0), None, None)
+            return Snapshot(float(total or 0.0), _aware(row.session_start), _aware(row.last_seen))
+
+
+class RedisUsageStore:
+    """Counters in Redis (``settings.redis_url``): shared by every gateway worker, no database writes."""
+
+    DAY_TTL = 3 * 24 * 3600
+
+    def __init__(self, url: str, prefix: str = "hegui:usage:") -> None:
+        import redis
+
+        self.r = redis.Redis.from_url(url)
+        self.prefix = prefix
+
+    def _sess(self, user_id: str) -> str:
+        return f"{self.prefix}sess:{user_id}"
+
+    def _day(self, user_id: str, day: str) -> str:
+        return f"{self.prefix}day:{user_id}:{day}"
+
+    def touch(self, user_id: str, now: datetime, gap: timedelta, tz: tzinfo) -> Snapshot:
+        import redis
+
+        sess = self._sess(user_id)
+        today = now.astimezone(tz).date().isoformat()
+        for _ in range(50):
+            with self.r.pipeline() as pipe:
+                try:
+                    pipe.watch(sess)  # type: ignore[no-untyped-call]
+                    raw = pipe.hmget(sess, "start", "last")
+                    start = _from_ts(raw[0])
+                    last = _from_ts(raw[1])
+                    new_start, new_last, added = advance(start, last, now, gap)
+                    pipe.multi()
+                    pipe.hset(sess, mapping={"start": repr(new_start.timestamp()), "last": repr(new_last.timestamp())})
+                    pipe.expire(sess, int(gap.total_seconds()) * 2 + 60)
+                    if added is not None:
+                        for day, secs in split_by_day(added[0], added[1], tz).items():
+                            pipe.incrbyfloat(self._day(user_id, day), secs)
+                            pipe.expire(self._day(user_id, day), self.DAY_TTL)
+                    pipe.get(self._day(user_id, today))
+                    res = pipe.execute()
+                    return Snapshot(float(res[-1] or 0.0), new_start, new_last)
+                except redis.WatchError:
+                    continue
+        raise RuntimeError("usage counter in Redis kept changing under 50 retries")
+
+    def peek(self, user_id: str, now: datetime, tz: tzinfo) -> Snapshot:
+        today = now.astimezone(tz).date().isoformat()
+        start, last = self.r.hmget(self._sess(user_id), "start", "last")
+        total = self.r.get(self._day(user_id, today))
+        return Snapshot(float(total or 0.0), _from_ts(start), _from_ts(last))
+
+
+def _from_ts(raw: object) -> datetime | None:
+    if raw is None:
+        return None
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return datetime.fromtimestamp(float(text), UTC)
+
+
+def unique_prefix() -> str:
+    """A fresh key prefix (tests, or several installations on one Redis)."""
+    return f"hegui:usage:{uuid.uuid4().hex[:8]}:"
