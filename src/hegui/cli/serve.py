@@ -37,7 +37,7 @@ def serve(
     host, port, workers = host or gw.host, port or gw.port, workers or gw.workers
     ensure_database(ctx)
     ups = ", ".join(f"{u.name}={u.base_url}" for u in ctx.settings.upstreams) or "none (chat answers 503)"
-    console.print(f"hegui gateway on http://{host}:{port}/v1  workers={workers}  upstreams: {ups}")
+    console.print(f"hegui gateway on http://{host}:{port}/v1  workers={workers}  upstreams: {ups}", soft_wrap=True)
     if workers == 1:
         uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning", access_log=False)
         return
