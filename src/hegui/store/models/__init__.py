@@ -2,6 +2,7 @@
 
 import hegui.store.models.assess
 import hegui.store.models.cases
+import hegui.store.models.console
 import hegui.store.models.corpus
 import hegui.store.models.lexicon
 import hegui.store.models.privacy  # noqa: F401  (lexicon, privacy tables)
