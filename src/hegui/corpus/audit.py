@@ -94,15 +94,22 @@ def run_audit(ctx: HeguiContext, inputs: list[tuple[str, str]], out_dir: str | P
             s.add(CorpusAudit(id=audit_id, status="running", backend=opts.backend, out_dir=out, items=0, unsafe=0))
 
     steps: list[Step] = default_steps(factory or EngineFactory.from_settings(ctx.settings), pack)
-    done = {sh.id: pl.load_checkpoint(sh, plan) for sh in shards}
-    pending = [sh for sh in shards if done[sh.id] is None]
+    collector = pl.SampleCollector(plan.sample_size)
+    done: dict[str, dict[str, Any]] = {}
+    pending: list[Shard] = []
+    for sh in shards:
+        r = pl.load_checkpoint(sh, plan)
+        if r is None:
+            pending.append(sh)
+        else:
+            done[sh.id] = collector.add(r)
     workers = opts.workers or os.cpu_count() or 1
     if opts.backend == "ray":
-        fresh = pl.run_ray(pending, steps, plan, workers, opts.address)
+        fresh = pl.run_ray(pending, steps, plan, workers, opts.address, collector.add)
     else:
-        fresh = pl.run_local(pending, steps, plan, workers)
-    results = pl.ordered_results(shards, [r for r in done.values() if r is not None] + fresh)
-    glob = pl.run_phase2(shards, results, plan)
+        fresh = pl.run_local(pending, steps, plan, workers, collector.add)
+    results = pl.ordered_results(shards, [*done.values(), *fresh])
+    glob = pl.run_phase2(shards, results, plan, collector.chosen())
     outputs: dict[str, Any] = {"report_json": os.path.join(out, "report.json"),
                                "report_html": os.path.join(out, "report.html")}
     if opts.clean:

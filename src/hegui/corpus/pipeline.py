@@ -18,7 +18,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -200,12 +200,57 @@ def process_shard(shard: Shard, steps: list[Step], plan: AuditPlan) -> dict[str,
                 n += 1
     tally.bytes = sum(f.bytes for f in files)
     entries = [e for _, _, e in sorted(sample, key=lambda x: -x[0])]
-    for e in entries:
-        e["priority"] = str(sample_priority(e["key"]))
-    result = {"shard": shard.id, "source": shard.source, "docs": n, "files": [f.to_dict() for f in files],
-              "tally": tally.to_dict(), "sample": entries}
+    with open(os.path.join(sd, "sample.jsonl"), "w", encoding="utf-8") as fh:
+        for e in entries:
+            e["priority"] = str(sample_priority(e["key"]))
+            fh.write(json.dumps(e, ensure_ascii=False) + "\n")
+    result = {"shard": shard.id, "source": shard.source, "docs": n, "files": _compact_files(files),
+              "tally": tally.to_dict(), "sample": [[e["priority"], e["key"]] for e in entries]}
     _write_json_atomic(os.path.join(sd, "result.json"), result)
     return result
+
+
+def _compact_files(files: list[FileStats]) -> list[dict[str, Any]]:
+    """Per-file stats; a group of text files without problems becomes one summary line (a folder of a
+    million .txt files must not become a million report rows)."""
+    if len(files) <= 1:
+        return [f.to_dict() for f in files]
+    bad = [f.to_dict() for f in files if f.problems]
+    good = [f for f in files if not f.problems]
+    if good:
+        folder = os.path.dirname(good[0].path) or "."
+        summary = FileStats(path=f"{folder}/ ({len(good)} files without problems)", format=good[0].format,
+                            items=sum(f.items for f in good), bytes=sum(f.bytes for f in good),
+                            recoded=sum(f.recoded for f in good))
+        bad.insert(0, summary.to_dict())
+    return bad
+
+
+class SampleCollector:
+    """Keeps the ``k`` smallest sample priorities over all shards as results arrive, and drops each
+    shard's candidate list, so the driver's memory does not grow with the number of shards."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self._heap: list[tuple[int, str, str]] = []  # (-priority, shard, key): a max-heap of the k smallest
+
+    def add(self, result: dict[str, Any]) -> dict[str, Any]:
+        for prio_s, key in result["sample"]:
+            item = (-int(prio_s), result["shard"], key)
+            if len(self._heap) < self.k:
+                heapq.heappush(self._heap, item)
+            elif item > self._heap[0]:
+                heapq.heapreplace(self._heap, item)
+            else:
+                break  # a shard's candidates come sorted by priority: the rest are larger still
+        result["sample"] = len(result["sample"])
+        return result
+
+    def chosen(self) -> dict[str, set[str]]:
+        by_shard: dict[str, set[str]] = {}
+        for _, shard, key in self._heap:
+            by_shard.setdefault(shard, set()).add(key)
+        return by_shard
 
 
 def load_checkpoint(shard: Shard, plan: AuditPlan) -> dict[str, Any] | None:
@@ -233,14 +278,15 @@ def _work(shard: Shard) -> dict[str, Any]:
     return process_shard(shard, *_WORKER)
 
 
-def run_local(shards: list[Shard], steps: list[Step], plan: AuditPlan, workers: int) -> list[dict[str, Any]]:
+def run_local(shards: list[Shard], steps: list[Step], plan: AuditPlan, workers: int,
+              on_result: Callable[[dict[str, Any]], dict[str, Any]] = lambda r: r) -> list[dict[str, Any]]:
     """One worker process per core (``spawn``: nothing of the parent's state leaks into workers);
-    ``workers == 1`` runs in this process."""
+    ``workers == 1`` runs in this process. ``on_result`` sees each shard's result as it arrives."""
     if workers <= 1 or len(shards) <= 1:
-        return [process_shard(s, steps, plan) for s in shards]
+        return [on_result(process_shard(s, steps, plan)) for s in shards]
     ctx = mp.get_context("spawn")
     with ctx.Pool(min(workers, len(shards)), initializer=_init_worker, initargs=(steps, plan)) as pool:
-        return list(pool.imap_unordered(_work, shards))
+        return [on_result(r) for r in pool.imap_unordered(_work, shards)]
 
 
 # -- Ray backend -----------------------------------------------------------------------------------
@@ -257,7 +303,8 @@ class _RayShardRunner:
 
 
 def run_ray(shards: list[Shard], steps: list[Step], plan: AuditPlan, workers: int,
-            address: str | None = None) -> list[dict[str, Any]]:
+            address: str | None = None,
+            on_result: Callable[[dict[str, Any]], dict[str, Any]] = lambda r: r) -> list[dict[str, Any]]:
     """Ray Data over the shards; every worker must see ``plan.out_dir`` (shared file system)."""
     if not shards:
         return []
@@ -284,7 +331,7 @@ def run_ray(shards: list[Shard], steps: list[Step], plan: AuditPlan, workers: in
         runner: Any = _RayShardRunner  # a callable class: Ray Data keeps one instance per actor
         out = ds.map(runner, fn_constructor_kwargs={"steps": steps, "plan": plan},
                      concurrency=max(1, min(workers, len(shards))), num_cpus=1)
-        return [json.loads(r["result"]) for r in out.take_all()]
+        return [on_result(json.loads(r["result"])) for r in out.iter_rows()]
     finally:
         if started:
             ray.shutdown()
@@ -380,10 +427,24 @@ def deduplicate(shards: list[Shard], results: list[dict[str, Any]], plan: AuditP
     return exact, near, offsets
 
 
-def merge_sample(results: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
-    entries = [e for r in results for e in r["sample"]]
+def read_sample(shards: list[Shard], plan: AuditPlan, chosen: dict[str, set[str]]) -> list[dict[str, Any]]:
+    """The chosen sample items with their (masked) text, read back from each shard's ``sample.jsonl``."""
+    entries: list[dict[str, Any]] = []
+    for s in shards:
+        want = chosen.get(s.id)
+        if not want:
+            continue
+        found = 0
+        with open(os.path.join(plan.shard_dir(s.id), "sample.jsonl"), encoding="utf-8") as fh:
+            for line in fh:  # sorted by priority: the chosen ones come first
+                e = json.loads(line)
+                if e["key"] in want:
+                    entries.append(e)
+                    found += 1
+                    if found == len(want):
+                        break
     entries.sort(key=lambda e: (int(e["priority"]), e["key"]))
-    return entries[:k]
+    return entries
 
 
 def write_clean(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPlan,
@@ -418,7 +479,8 @@ def write_clean(shards: list[Shard], results: list[dict[str, Any]], plan: AuditP
     return {"kept": kept, "rejected": rejected}
 
 
-def run_phase2(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPlan) -> GlobalResult:
+def run_phase2(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPlan,
+               chosen: dict[str, set[str]]) -> GlobalResult:
     by_id = {r["shard"]: r for r in results}
     ordered = [by_id[s.id] for s in shards]
     exact, near, offsets = deduplicate(shards, ordered, plan)
@@ -428,7 +490,7 @@ def run_phase2(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPl
         n = int(near[offsets[k]:offsets[k + 1]].sum())
         pe, pn = dup_by_source.get(s.source, (0, 0))
         dup_by_source[s.source] = (pe + e, pn + n)
-    return GlobalResult(exact, near, offsets, merge_sample(ordered, plan.sample_size), dup_by_source)
+    return GlobalResult(exact, near, offsets, read_sample(shards, plan, chosen), dup_by_source)
 
 
 def ordered_results(shards: list[Shard], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
