@@ -53,6 +53,27 @@ class GatewayConfig(_Section):
     fail_closed: bool = True
 
 
+class PrivacyConfig(_Section):
+    """Where user content may go and how it is protected on the way (see docs/privacy.md)."""
+
+    egress_allow_hosts: list[str] = Field(
+        default_factory=list, description="hosts user content may be sent to; empty = the configured upstreams")
+    mask_pii_upstream: bool = Field(
+        default=False, description="replace identifiers by reversible tokens before the upstream sees them")
+    purge_interval_hours: float = Field(default=24.0, ge=0, description="retention purge in serve; 0 = off")
+
+
+class NotifyConfig(_Section):
+    """How complainants and requesters are told the outcome: operator log (default), HTTP, or SMTP."""
+
+    adapter: str = Field(default="log", pattern="^(log|http|smtp)$")
+    url: str | None = Field(default=None, description="http adapter: POST JSON {channel, to, subject, body}")
+    token: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "hegui@localhost"
+
+
 class ProviderConfig(_Section):
     """Facts about the provider for filing documents. Missing facts are listed, never invented."""
 
@@ -83,6 +104,8 @@ class Settings(BaseSettings):
     upstreams: list[UpstreamConfig] = Field(default_factory=list)
     gateway: GatewayConfig = GatewayConfig()
     provider: ProviderConfig = ProviderConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    notify: NotifyConfig = NotifyConfig()
 
     @field_validator("database_url")
     @classmethod

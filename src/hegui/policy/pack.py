@@ -196,6 +196,10 @@ class Sanctions(_Strict):
     daily_violations: int = Field(gt=0)
     ladder: list[Literal["warn", "restrict", "suspend", "terminate"]]
     suspend_days: int = Field(gt=0)
+    incident_min_severity: int = Field(
+        default=3, ge=1, le=3, description="a refused exchange whose worst finding has this severity opens an incident")
+    restricted_functions: list[Literal["stream", "embeddings", "chat"]] = Field(
+        default_factory=lambda: ["stream", "embeddings"], description="what a restricted user may no longer use")
 
 
 class Deadlines(_Strict):
@@ -213,6 +217,9 @@ class Retention(_Strict):
     audit_metadata_days: int = Field(ge=183)
     conversation_days: int = Field(gt=0)
     verification_code_days: int = Field(default=1, gt=0)
+    closed_case_days: int = Field(
+        default=1095, gt=0, description="free text of closed complaints and PI requests (PIPL Art 19: no longer "
+        "than necessary; kept as long as audit metadata)")
 
 
 class KeywordLibrary(Cited):

@@ -110,3 +110,10 @@ def load_or_create_key_file(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n")
     return key
+
+
+def reseal(keys: KeyRing, sealed: str, associated: bytes = b"") -> str | None:
+    """``sealed`` re-encrypted under the current key, or None when it already is (key rotation)."""
+    if not keys.needs_rotation(sealed):
+        return None
+    return keys.encrypt(keys.decrypt_bytes(sealed, associated), associated)

@@ -1,0 +1,1 @@
+"""Cases: complaints with SLAs, PI-rights requests, incidents, the sanctions ladder, rectification."""
