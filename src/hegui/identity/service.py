@@ -114,7 +114,11 @@ class IdentityService:
         self.ctx, self.db, self.keys, self.policy = ctx, ctx.db, ctx.keys, ctx.pack.identity
         self.sender = sender or default_sender()
         self.verifier = verifier or default_verifier()
-        self.clock = clock
+        self._clock = clock
+
+    def clock(self) -> datetime:
+        """Now, in UTC (SQLite keeps no offsets, so every stored time is UTC)."""
+        return self._clock().astimezone(UTC)
 
     # keyed hashes and sealing ------------------------------------------------------------------------
     def doc_hash(self, doc_type: str, number: str) -> str:

@@ -21,7 +21,7 @@ class ManualClock:
         self.now = start
 
     def __call__(self) -> datetime:
-        return self.now
+        return self.now.astimezone(UTC)
 
     def advance(self, **kw: float) -> datetime:
         self.now = self.now + timedelta(**kw)

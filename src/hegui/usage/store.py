@@ -78,6 +78,7 @@ class DbUsageStore:
         self.db = db
 
     def touch(self, user_id: str, now: datetime, gap: timedelta, tz: tzinfo) -> Snapshot:
+        now = now.astimezone(UTC)  # SQLite keeps no offset: store UTC only
         today = now.astimezone(tz).date().isoformat()
         with self.db.session() as s:
             row = s.scalars(select(UsageSession).where(UsageSession.user_id == user_id).with_for_update()).first()
