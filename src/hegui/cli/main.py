@@ -16,6 +16,7 @@ from hegui.cli.classifier import classifier_app
 from hegui.cli.corpus import corpus_app
 from hegui.cli.filing import filing_app
 from hegui.cli.foundation import db_app, register_foundation
+from hegui.cli.identity import identity_app
 from hegui.cli.label import label_app
 from hegui.cli.lexicon import lexicon_app
 from hegui.cli.moderate import moderate_command
@@ -57,6 +58,7 @@ app.add_typer(corpus_app, name="corpus")
 # Domain command groups register below, one line each.
 app.add_typer(label_app, name="label")
 app.add_typer(users_app, name="users")
+app.add_typer(identity_app, name="identity")
 app.add_typer(audit_app, name="audit")
 app.add_typer(assess_app, name="assess")
 app.add_typer(filing_app, name="filing")

@@ -26,13 +26,23 @@ def _db() -> Database:
 def create(
     name: Annotated[str, typer.Option("--name", help="who the user is (person or application)")],
     role: Annotated[str, typer.Option("--role", help=f"one of {', '.join(accounts.ROLES)}")] = "user",
+    verified: Annotated[bool, typer.Option("--verified", help="operator-attested real-name verification")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="why it is attested (recorded, audited)")] = None,
+    birth_date: Annotated[str | None, typer.Option("--birth-date", help="YYYY-MM-DD, for minors' rules")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Create a user with an API key; the key is shown only now."""
+    from hegui.cli.identity import attest_new_user, check_attestation
+
+    born = check_attestation(verified, reason, birth_date)
     issued = accounts.create_user(_db(), name, role)
+    identity = attest_new_user(issued.user_id, verified, reason, born) if (verified or born) else None
     if json_out:
-        print_json({"user_id": issued.user_id, "api_key": issued.api_key})
+        extra = {"identity": identity} if identity else {}
+        print_json({"user_id": issued.user_id, "api_key": issued.api_key, **extra})
         return
+    if identity:
+        console.print(f"identity {identity['state']} ({identity['method'] or 'not verified'}), age {identity['age']}")
     console.print(f"user    {issued.user_id} ({name}, role {role})")
     console.print(f"api key {issued.api_key}")
     console.print("[dim]store the key now: hegui keeps only its hash[/]")
