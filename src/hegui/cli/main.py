@@ -13,6 +13,7 @@ from hegui.cli import common
 from hegui.cli.assess import assess_app
 from hegui.cli.audit import audit_app
 from hegui.cli.classifier import classifier_app
+from hegui.cli.console import console_app
 from hegui.cli.corpus import corpus_app
 from hegui.cli.filing import filing_app
 from hegui.cli.foundation import db_app, register_foundation
@@ -63,6 +64,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(assess_app, name="assess")
 app.add_typer(filing_app, name="filing")
 app.add_typer(lexicon_app, name="lexicon")
+app.add_typer(console_app, name="console")
 app.command("serve")(serve)
 app.command("moderate")(moderate_command)
 
