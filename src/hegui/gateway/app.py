@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hegui import __version__
 from hegui.audit.writer import AuditWriter
 from hegui.config import Settings, UpstreamConfig, load_settings
+from hegui.console import install as install_console
 from hegui.context import HeguiContext
 from hegui.errors import HeguiError, InvalidInputError, NotFoundError
 from hegui.gateway import admin_api, identity_api, openai_api, ops_api
@@ -63,6 +64,7 @@ def create_app(ctx: HeguiContext, *, engine: Any = None, usage_checks: Sequence[
     app.include_router(openai_api.router)
     app.include_router(admin_api.router)
     app.include_router(ops_api.router)
+    install_console(app, ctx)
     app.include_router(identity_api.router)
     _install_error_handlers(app, metrics)
     return app
