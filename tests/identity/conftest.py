@@ -1,0 +1,8 @@
+"""Identity fixtures: the usage test kit (the real gateway app with an injected clock) is importable."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "usage"))
