@@ -264,6 +264,8 @@ def messages_of(request: Any) -> list[dict[str, Any]]:
             return [{"role": "user", "content": x} for x in inp if isinstance(x, str)]
     if isinstance(request, str):
         return [{"role": "user", "content": request}]
+    if isinstance(request, list):  # /v1/moderations keeps its list of inputs
+        return [{"role": "user", "content": x} for x in request if isinstance(x, str)]
     return []
 
 
