@@ -23,7 +23,7 @@ from hegui.policy.taxonomy import RISKS
 DATA_PACKAGE = "hegui.detect.classifier"
 # Codes quoting whose statements in order to rebut, fact-check or report them is benign.
 _NO_REBUT = frozenset({"A1.6", "J"})
-SEED_FILES: tuple[str, ...] = ("seeds.yaml", "seeds_more.yaml", "seeds_extra.yaml")
+SEED_FILES: tuple[str, ...] = ("seeds.yaml", "seeds_more.yaml", "seeds_extra.yaml", "seeds_everyday.yaml")
 
 
 @dataclass(frozen=True, slots=True)
