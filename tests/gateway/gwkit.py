@@ -119,12 +119,15 @@ def shared_engine(tmp: Path) -> ModerationEngine:
 
 
 @contextmanager
-def running_gateway(settings: Settings) -> Iterator[Running]:
+def running_gateway(settings: Settings, sanctions: bool = False) -> Iterator[Running]:
+    """``sanctions=False`` turns the automatic sanctions ladder off: these tests send many refused inputs."""
     ctx = HeguiContext(settings)
     ctx.db.upgrade()
     user = accounts.create_user(ctx.db, "app user")
     admin = accounts.create_user(ctx.db, "operator", role="admin")
     app = create_app(ctx, engine=shared_engine(Path(tempfile.mkdtemp(prefix="hegui-engine-"))))
     with serve_app(app) as url:
+        if not sanctions:
+            app.state.gateway.after_refusal = None
         yield Running(url, app, ctx, user.api_key, user.user_id, admin.api_key)
     ctx.close()

@@ -21,7 +21,7 @@ from hegui.config import Settings, UpstreamConfig, load_settings
 from hegui.console import install as install_console
 from hegui.context import HeguiContext
 from hegui.errors import HeguiError, InvalidInputError, NotFoundError
-from hegui.gateway import admin_api, identity_api, openai_api, ops_api
+from hegui.gateway import admin_api, cases_api, identity_api, openai_api, ops_api
 from hegui.gateway.errors import ApiError, db_unavailable
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.pipeline import Gateway, UsageCheck
@@ -52,7 +52,8 @@ def create_app(ctx: HeguiContext, *, engine: Any = None, usage_checks: Sequence[
         writer.start()
         await anyio.to_thread.run_sync(_warm_up, engine)
         pool = UpstreamPool(list(ctx.settings.upstreams))
-        app.state.gateway = Gateway(ctx, pool, engine, writer, metrics, usage_checks)
+        app.state.gateway = Gateway(ctx, pool, engine, writer, metrics, [cases_api.sanction_gate(ctx), *usage_checks])
+        app.state.gateway.after_refusal = cases_api.refusal_hook(ctx)
         try:
             yield
         finally:
@@ -66,6 +67,7 @@ def create_app(ctx: HeguiContext, *, engine: Any = None, usage_checks: Sequence[
     app.include_router(ops_api.router)
     install_console(app, ctx)
     app.include_router(identity_api.router)
+    cases_api.install(app)
     _install_error_handlers(app, metrics)
     return app
 

@@ -10,11 +10,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from hegui.detect.pii.masking import PiiTokenizer
 from hegui.gateway.bodies import ChatRequest, EmbeddingsRequest, ModerationRequest, read_json, validate
 from hegui.gateway.errors import ApiError
 from hegui.gateway.moderations import moderation_result
 from hegui.gateway.pipeline import REFUSING, ExchangeState, Gateway, completion, relay_stream
 from hegui.moderation import detect_language
+from hegui.privacy.egress import mask_upstream_body
 
 router = APIRouter()
 AIGC = {"x-hegui-aigc": "1"}
@@ -65,6 +67,9 @@ async def chat_completions(request: Request) -> Response:
 
     if decision.action == "mask" and decision.masked_text is not None:
         data = _with_masked_last_user(data, decision.masked_text)
+    if gw.ctx.settings.privacy.mask_pii_upstream:  # reversible tokens upstream; values restored in the answer
+        st.tokenizer = st.tokenizer or PiiTokenizer()
+        data = mask_upstream_body(data, st.tokenizer)
 
     if req.stream:
         try:

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +35,7 @@ from hegui.identity.accounts import Principal, authenticate, hash_key
 from hegui.moderation import ModerationContext, ModerationEngine, StreamModerator
 from hegui.moderation.decision import Decision, Language
 from hegui.policy.pack import ACTION_ORDER
+from hegui.privacy.egress import EgressDenied, check_destination
 from hegui.store.db import DatabaseUnavailable
 
 log = logging.getLogger("hegui.gateway")
@@ -135,6 +136,9 @@ class Gateway:
         self.max_body = ctx.settings.gateway.max_body_bytes
         self.text_label = ctx.settings.gateway.text_label
 
+    after_refusal: Callable[[ExchangeState], Awaitable[None]] | None = None
+    """Set by the cases domain: opens incidents and counts violations once a refusal is audited."""
+
     # 0. the exchange -----------------------------------------------------------------------------
     @staticmethod
     def begin(request: Request, endpoint: str) -> ExchangeState:
@@ -217,6 +221,10 @@ class Gateway:
         st.model = model
         u = self.pool.route(model)
         st.upstream = u.name
+        try:  # egress allow-list: user content only goes to allowed hosts (hegui.privacy.egress)
+            check_destination(self.ctx.settings, u.config.base_url)
+        except EgressDenied as err:
+            raise ApiError(403, str(err), "permission_error", None, "egress_denied") from None
         return u
 
     async def call_json(self, st: ExchangeState, u: Upstream, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -267,6 +275,8 @@ class Gateway:
             raise db_unavailable() from None
         finally:
             self.metrics.audit_write.observe(time.perf_counter() - t)
+        if self.after_refusal is not None and st.action in REFUSING:
+            await self.after_refusal(st)
 
     def audit_in_background(self, st: ExchangeState) -> None:
         """For exchanges the client walked away from: queue the record without waiting (never dropped)."""

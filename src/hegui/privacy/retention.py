@@ -12,6 +12,7 @@ database after ``audit_metadata_days`` if needed. Each run is logged in ``privac
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -68,14 +69,23 @@ def last_runs(ctx: HeguiContext) -> list[dict[str, Any]]:
                 for r in rows]
 
 
-async def purge_loop(ctx: HeguiContext, interval_hours: float) -> None:
-    """``hegui serve``'s scheduled purge: once at start-up, then every ``interval_hours``."""
-    import anyio
+def start_purge_thread(ctx: HeguiContext, stop: threading.Event | None = None) -> threading.Thread | None:
+    """``hegui serve``'s scheduled purge: a daemon thread, once at start-up then every
+    ``privacy.purge_interval_hours`` (0 = off). A failed run is logged and retried next time."""
+    hours = ctx.settings.privacy.purge_interval_hours
+    if hours <= 0:
+        return None
+    halt = stop or threading.Event()
 
-    while True:
-        try:
-            res = await anyio.to_thread.run_sync(purge, ctx)
-            log.info("retention purge: %s", ", ".join(f"{r['kind']}={r['removed']}" for r in res))
-        except Exception as err:  # the next run tries again; the gateway keeps serving
-            log.error("retention purge failed: %s", type(err).__name__)
-        await anyio.sleep(interval_hours * 3600)
+    def run() -> None:
+        while not halt.is_set():
+            try:
+                res = purge(ctx)
+                log.info("retention purge: %s", ", ".join(f"{r['kind']}={r['removed']}" for r in res))
+            except Exception as err:  # the gateway keeps serving; the next run tries again
+                log.error("retention purge failed: %s", type(err).__name__)
+            halt.wait(hours * 3600)
+
+    t = threading.Thread(target=run, name="hegui-retention-purge", daemon=True)
+    t.start()
+    return t
