@@ -12,6 +12,7 @@ from hegui import __version__
 from hegui.cli import common
 from hegui.cli.assess import assess_app
 from hegui.cli.audit import audit_app
+from hegui.cli.cases import complaints_app, incidents_app, rectification_app, requests_app, sanctions_app
 from hegui.cli.classifier import classifier_app
 from hegui.cli.console import console_app
 from hegui.cli.corpus import corpus_app
@@ -21,6 +22,7 @@ from hegui.cli.identity import identity_app
 from hegui.cli.label import label_app
 from hegui.cli.lexicon import lexicon_app
 from hegui.cli.moderate import moderate_command
+from hegui.cli.privacy import privacy_app
 from hegui.cli.serve import serve
 from hegui.cli.users import users_app
 from hegui.errors import HeguiError
@@ -61,6 +63,12 @@ app.add_typer(label_app, name="label")
 app.add_typer(users_app, name="users")
 app.add_typer(identity_app, name="identity")
 app.add_typer(audit_app, name="audit")
+app.add_typer(complaints_app, name="complaints")
+app.add_typer(requests_app, name="requests")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(sanctions_app, name="sanctions")
+app.add_typer(rectification_app, name="rectification")
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(assess_app, name="assess")
 app.add_typer(filing_app, name="filing")
 app.add_typer(lexicon_app, name="lexicon")

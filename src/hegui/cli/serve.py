@@ -25,6 +25,7 @@ def serve(
 
     from hegui.gateway.app import SERVE_UPSTREAM_ENV, create_app, single_upstream, with_single_upstream
     from hegui.install import ensure_database
+    from hegui.privacy.retention import start_purge_thread
 
     ctx = STATE.ctx()
     if upstream is not None:
@@ -36,6 +37,7 @@ def serve(
     gw = ctx.settings.gateway
     host, port, workers = host or gw.host, port or gw.port, workers or gw.workers
     ensure_database(ctx)
+    start_purge_thread(ctx)  # retention purge on a schedule (privacy.purge_interval_hours)
     ups = ", ".join(f"{u.name}={u.base_url}" for u in ctx.settings.upstreams) or "none (chat answers 503)"
     console.print(f"hegui gateway on http://{host}:{port}/v1  workers={workers}  upstreams: {ups}", soft_wrap=True)
     if workers == 1:
