@@ -71,11 +71,18 @@ def test_quickstart(tmp_path: Path, workers: int) -> None:
                                                      messages=[{"role": "user", "content": f"请给我{TERM}"}])
             assert refused.choices[0].finish_reason == "content_filter"
 
-            stream = client.chat.completions.create(model="any-model", stream=True,
-                                                    messages=[{"role": "user", "content": "CUE:UNSAFE 讲讲"}])
-            chunks = [c for c in stream if c.choices]
-            text = "".join(c.choices[0].delta.content or "" for c in chunks)
-            assert chunks[-1].choices[0].finish_reason == "content_filter" and TERM not in text
+            cut = UNSAFE.index(TERM)
+            up.gated_parts = (UNSAFE[:cut], UNSAFE[cut:])  # the model turns unsafe after the safe part went out
+            ask = [{"role": "user", "content": "CUE:GATED 请讲一个关于西湖的故事。"}]
+            stream = client.chat.completions.create(model="any-model", stream=True, messages=ask)
+            text, finish = "", None
+            for c in stream:
+                if c.choices:
+                    text += c.choices[0].delta.content or ""
+                    finish = c.choices[0].finish_reason or finish
+                    if text:
+                        up.gate.set()
+            assert finish == "content_filter" and TERM not in text
             assert text.startswith("好的。这是一段很普通的说明文字")
 
             with ThreadPoolExecutor(8) as pool:  # concurrent exchanges, possibly on several workers
