@@ -34,7 +34,7 @@ def local_server(reply: Any) -> Iterator[tuple[str, Server]]:
     state = Server(reply)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             state.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
             status, out = state.reply(body)
@@ -68,9 +68,8 @@ def test_http_sms_sender_speaks_the_protocol() -> None:
 
 
 def test_http_sms_failure_is_an_error_without_the_phone() -> None:
-    with local_server(lambda b: (500, {"ok": False})) as (url, _):
-        with pytest.raises(SmsError, match="HTTP 500") as exc:
-            HttpSmsSender(url).send("13800138000", "123456", 300, "u_1")
+    with local_server(lambda b: (500, {"ok": False})) as (url, _), pytest.raises(SmsError, match="HTTP 500") as exc:
+        HttpSmsSender(url).send("13800138000", "123456", 300, "u_1")
     assert "13800138000" not in str(exc.value)
 
 
@@ -100,9 +99,9 @@ def test_http_verifier_two_elements_sends_no_mobile() -> None:
 
 
 def test_http_verifier_garbage_answer_is_an_error() -> None:
-    with local_server(lambda b: (200, {"result": "maybe"})) as (url, _):
-        with pytest.raises(VerifierError, match="no usable answer"):
-            HttpVerifier(url).verify("张三", "resident_id", "110101", None)
+    with local_server(lambda b: (200, {"result": "maybe"})) as (url, _), \
+            pytest.raises(VerifierError, match="no usable answer"):
+        HttpVerifier(url).verify("张三", "resident_id", "110101", None)
 
 
 def test_verifier_outage_leaves_the_code_usable(ctx: HeguiContext) -> None:

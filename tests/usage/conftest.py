@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
+from usage_kit import REDIS_URL
 
 from hegui.usage.store import RedisUsageStore, unique_prefix
-
-REDIS_URL = os.environ.get("HEGUI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")  # as tests/conftest.py
 
 
 @pytest.fixture

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from usage_kit import MINOR_ONLY_TERM, Gw, running
 
 from hegui.context import HeguiContext
 from hegui.identity.accounts import create_user
+from hegui.usage.store import RedisUsageStore
 
 SH = ZoneInfo("Asia/Shanghai")
 MORNING = datetime(2026, 3, 2, 10, 0, tzinfo=SH)
@@ -35,6 +36,24 @@ def test_fifteen_year_old_stops_after_one_hour_of_use(ctx: HeguiContext) -> None
         assert "2026-03-03T06:00+08:00" in err["message"]  # midnight is in curfew: 06:00 next day
         assert r.headers["x-should-retry"] == "false"
         assert r.headers["x-hegui-resumes-at"].startswith("2026-03-03T06:00")
+
+
+def test_limit_holds_with_redis_counters(ctx: HeguiContext, redis_store: RedisUsageStore) -> None:
+    with running(ctx, MORNING, store=redis_store) as gw:
+        key = _user(gw, date(2010, 7, 1))
+        for _ in range(12):
+            assert gw.chat(key).status_code == 200
+            gw.clock.advance(minutes=5)
+        assert gw.chat(key).status_code == 429
+        assert redis_store.peek(_uid(gw, key), gw.clock(), SH).today_seconds == 3600
+
+
+def _uid(gw: Gw, key: str) -> str:
+    from hegui.identity.accounts import authenticate
+
+    p = authenticate(gw.ctx.db, key)
+    assert p is not None
+    return p.user_id
 
 
 def test_remaining_minutes_are_announced_to_minors(ctx: HeguiContext) -> None:
@@ -136,4 +155,3 @@ def test_naming_an_unknown_guardian_is_refused(ctx: HeguiContext) -> None:
         r = gw.http.post("/v1/identity/guardian", json={"guardian_user_id": "u_nobody"},
                          headers={"authorization": f"Bearer {minor.api_key}"})
         assert r.status_code == 404 and "unknown guardian" in r.json()["error"]["message"]
-        assert timedelta(0) == timedelta(0)

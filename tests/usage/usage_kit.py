@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +29,7 @@ from hegui.usage.clock import ManualClock
 from hegui.usage.gate import gateway_checks
 from hegui.usage.store import UsageStore
 
+REDIS_URL = os.environ.get("HEGUI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")  # as tests/conftest.py
 MINOR_ONLY_TERM = "测试未成年不宜甲"  # synthetic A5.1 content: disclaimed for adults, refused for minors
 ANSWER = "你好，这是测试模型的回答。"
 
