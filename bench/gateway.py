@@ -235,7 +235,7 @@ def main() -> None:
     if args.fake_upstream:
         run_fake_upstream(args.fake_upstream)
         return
-    n1, n64 = (40, 256) if args.quick else (300, 1920)
+    n1, n64 = (40, 256) if args.quick else (200, 640)
     up_port = free_port()
     up_proc = subprocess.Popen([sys.executable, __file__, "--fake-upstream", str(up_port)])
     up_url = f"http://127.0.0.1:{up_port}/v1"
