@@ -91,6 +91,11 @@ ZH: dict[str, str] = {
     "Current setting": "当前设置", "on": "开启", "off": "关闭",
     "Check": "查询", "The ticket number you received": "您收到的工单号",
     "Sanctions history": "处置记录", "Verification state": "实名状态",
+    "Rectification": "整改", "Kind": "类型", "Summary": "摘要", "Step": "措施", "Until": "截至", "Lifted": "已解除",
+    "Description": "描述", "Incident": "事件", "ID": "编号", "Reason": "原因", "Complete": "办结", "Reject": "驳回",
+    "Confirm": "确认", "Lift": "解除", "completed": "已办结", "dismissed": "已排除", "reported": "已报告",
+    "closed": "已关闭", "done": "已完成", "cancelled": "已取消", "warn": "警示", "restrict": "限制功能",
+    "suspend": "暂停服务", "terminate": "终止服务", "confirmed ": "已确认",
 }
 
 
