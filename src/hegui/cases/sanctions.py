@@ -143,9 +143,12 @@ class SanctionService:
         with self.ctx.db.session() as s:
             if self._blocked_now(s, user_id, now):
                 return None
+            since = self._last_severe(s, user_id)  # a served suspension starts the count afresh
+            start = max(self._day_start(now), since) if since else self._day_start(now)
             today = s.scalar(select(func.count()).select_from(Violation).where(
-                Violation.user_id == user_id, Violation.ts >= self._day_start(now))) or 0
-            streak = self._streak(s, user_id)
+                Violation.user_id == user_id, Violation.ts >= start,
+                *([Violation.ts > since] if since else []))) or 0
+            streak = self._streak(s, user_id, since)
             r = self.rules
             if streak >= r.consecutive_violations or today >= r.daily_violations:
                 why = (f"{streak} consecutive violating inputs" if streak >= r.consecutive_violations
@@ -165,12 +168,19 @@ class SanctionService:
             Sanction.user_id == user_id, Sanction.lifted_at.is_(None), Sanction.step.in_(("suspend", "terminate")),
             or_(Sanction.until.is_(None), Sanction.until > now))) != 0
 
-    def _streak(self, s: Session, user_id: str) -> int:
-        """How many of the user's latest inputs (audit records) in a row were violations."""
+    def _last_severe(self, s: Session, user_id: str) -> datetime | None:
+        last = s.scalar(select(func.max(Sanction.created_at)).where(
+            Sanction.user_id == user_id, Sanction.step.in_(("suspend", "terminate"))))
+        return aware(last) if last else None
+
+    def _streak(self, s: Session, user_id: str, since: datetime | None) -> int:
+        """How many of the user's latest inputs (audit records after ``since``) in a row were violations."""
         n = self.rules.consecutive_violations
-        recent = list(s.scalars(select(AuditRecord.record_id).where(
+        stmt = select(AuditRecord.record_id).where(
             AuditRecord.user_id == user_id, AuditRecord.endpoint.in_(USER_INPUT_ENDPOINTS))
-            .order_by(AuditRecord.seq.desc()).limit(n)))
+        if since is not None:
+            stmt = stmt.where(AuditRecord.ts > since)
+        recent = list(s.scalars(stmt.order_by(AuditRecord.seq.desc()).limit(n)))
         if not recent:
             return 0
         bad = set(s.scalars(select(Violation.record_id).where(Violation.record_id.in_(recent))))
