@@ -162,16 +162,7 @@ def _ngram_eval(quick: bool) -> dict[str, float]:
             "frr_lookalike": rep.lookalike_false_refusal_rate, "heldout": len(ho)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="30 texts per size")
-    ap.add_argument("--n", type=int, default=200, help="texts per size")
-    ap.add_argument("--accuracy", action="store_true", help="also compare held-out accuracy with an e5 head")
-    ap.add_argument("--json", help="write raw figures to this file")
-    args = ap.parse_args()
-    pinned, allowed = _pin_one_core()
-    n = 30 if args.quick else args.n
-    res = speed(n)
+def _print_speed(res: dict[str, dict[int, dict[str, float]]], pinned: str, n: int) -> dict[str, Any]:
     print(f"## Embedded classifier speed (one core: {pinned}; {n} texts per size)\n")
     print("| what | 100 chars p50 / p99 ms | texts/s | 500 chars p50 / p99 ms | texts/s "
           "| 2,000 chars p50 / p99 ms | texts/s |")
@@ -181,9 +172,24 @@ def main() -> None:
         for size in (100, 500, 2000):
             r = by[size]
             cells += [f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}", f"{r['texts_per_s']:.0f}"]
-        print(f"| {name} | " + " | ".join(cells) + " |")
-    out: dict[str, Any] = {"speed": res}
-    if args.accuracy:
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+    return dict(res)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="30 texts per size")
+    ap.add_argument("--n", type=int, default=200, help="texts per size")
+    ap.add_argument("--accuracy", action="store_true", help="also compare held-out accuracy with an e5 head")
+    ap.add_argument("--accuracy-only", action="store_true", help="only the accuracy comparison")
+    ap.add_argument("--json", help="write raw figures to this file")
+    args = ap.parse_args()
+    pinned, allowed = _pin_one_core()
+    n = 30 if args.quick else args.n
+    out: dict[str, Any] = {}
+    if not args.accuracy_only:
+        out["speed"] = _print_speed(speed(n), pinned, n)
+    if args.accuracy or args.accuracy_only:
         if allowed:  # accuracy is not a speed figure: embed with every core
             os.sched_setaffinity(0, allowed)
         ng, e5 = _ngram_eval(args.quick), _e5_head_eval(args.quick)
