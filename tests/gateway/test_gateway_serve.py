@@ -59,7 +59,8 @@ def test_quickstart(tmp_path: Path, workers: int) -> None:
                 assert proc.poll() is None, proc.communicate()[1]
                 assert time.monotonic() < deadline, "hegui serve did not become ready"
                 time.sleep(0.2)
-            created = hegui(tmp_path, "users", "create", "--name", "demo", "--json")
+            created = hegui(tmp_path, "users", "create", "--name", "demo", "--verified", "--reason", "quickstart test",
+                            "--json")
             key = json.loads(created.stdout)["api_key"]
             client = openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0)
 
@@ -93,4 +94,4 @@ def test_quickstart(tmp_path: Path, workers: int) -> None:
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     verified = hegui(tmp_path, "audit", "verify", "--json")
     assert verified.returncode == 0, verified.stderr
-    assert json.loads(verified.stdout)["records"] == 3 + 16
+    assert json.loads(verified.stdout)["records"] == 1 + 3 + 16  # the operator's attestation is audited too

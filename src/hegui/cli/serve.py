@@ -26,6 +26,7 @@ def serve(
     from hegui.gateway.app import SERVE_UPSTREAM_ENV, create_app, single_upstream, with_single_upstream
     from hegui.install import ensure_database
     from hegui.privacy.retention import start_purge_thread
+    from hegui.usage.gate import gateway_checks
 
     ctx = STATE.ctx()
     if upstream is not None:
@@ -41,7 +42,8 @@ def serve(
     ups = ", ".join(f"{u.name}={u.base_url}" for u in ctx.settings.upstreams) or "none (chat answers 503)"
     console.print(f"hegui gateway on http://{host}:{port}/v1  workers={workers}  upstreams: {ups}", soft_wrap=True)
     if workers == 1:
-        uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(ctx, usage_checks=gateway_checks(ctx)), host=host, port=port, log_level="warning",
+                    access_log=False)
         return
     # Several processes: each worker builds its own app from the same config and environment.
     if STATE.config_file is not None:

@@ -133,7 +133,10 @@ def app_from_environment() -> FastAPI:
     url = os.environ.get(SERVE_UPSTREAM_ENV)
     if url:
         settings = with_single_upstream(settings, url)
-    return create_app(HeguiContext(settings))
+    from hegui.usage.gate import gateway_checks  # identity + usage steps (real name, agreement, minors)
+
+    ctx = HeguiContext(settings)
+    return create_app(ctx, usage_checks=gateway_checks(ctx))
 
 
 def with_single_upstream(settings: Settings, url: str) -> Settings:

@@ -35,11 +35,12 @@ class IdentityGate:
                         AgreementAcceptance.user_id == p.user_id, AgreementAcceptance.version == cur)) is None:
                     pending = cur
         if self.policy.real_name_required and state not in self.policy.allowed_states:
-            raise ApiError(403, f"real-name verification required (实名认证): this account is {state}; the service is "
-                           f"open to accounts that are {', '.join(self.policy.allowed_states)}. Register and verify "
-                           "with POST /v1/identity/register, /v1/identity/code and /v1/identity/verify, or ask the "
-                           "operator (`hegui identity status USER_ID`)", "permission_error", None,
-                           "real_name_required", dict(NO_RETRY))
+            raise ApiError(403, f"real-name verification required (实名认证): this account is {state}; the "
+                           f"service is open to accounts that are {', '.join(self.policy.allowed_states)}. Register "
+                           "and verify with POST /v1/identity/register, /v1/identity/code and /v1/identity/verify; "
+                           "operators attest service accounts with "
+                           "`hegui users create --name NAME --verified --reason WHY`",
+                           "permission_error", None, "real_name_required", dict(NO_RETRY))
         if pending is not None:
             raise ApiError(403, f"accept the service agreement (服务协议) version {pending} before using the service: "
                            "read it at GET /v1/identity/agreement, then POST /v1/identity/agreement/accept with "
