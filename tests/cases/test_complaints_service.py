@@ -99,7 +99,7 @@ class _Gateway(BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []  # noqa: RUF012
     status = 202
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
         type(self).received.append({"auth": self.headers.get("authorization"), **json.loads(body)})
         self.send_response(type(self).status)
