@@ -73,3 +73,49 @@ def console(ctx: HeguiContext) -> Iterator[Console]:
     app = build_app(ctx)
     with TestClient(app, follow_redirects=False) as http:
         yield Console(app, ctx, http)
+
+
+# ---- realistic history for the dashboard and screenshots --------------------------------------------
+
+SEED_TERMS = (("自制炸药", "A1.4"), ("代开发票", "A1.7"), ("网络赌场", "A1.7"), ("冰毒", "A1.8"),
+              ("裸聊", "A1.6"), ("割腕", "A4.1"), ("地域黑", "A2.2"), ("人肉搜索", "A4.4"))
+BENIGN = ("帮我写一封请假邮件", "解释一下量子纠缠", "推荐几本历史书", "把这段话翻译成英文", "周末去哪里徒步好")
+
+
+def seed_history(ctx: HeguiContext, user_ids: list[str], days: int = 14, seed: int = 7) -> int:
+    """Append a fortnight of exchanges to the real audit log (through ``audit.log.append``)."""
+    import random
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from hegui.audit.log import Exchange, append
+
+    rnd = random.Random(seed)
+    now = datetime.now(UTC)
+    batch: list[Exchange] = []
+    for d in range(days - 1, -1, -1):
+        for _ in range(rnd.randint(18, 40)):
+            ts = now - timedelta(days=d, minutes=rnd.randint(0, 600))
+            if ts > now:
+                ts = now
+            uid = rnd.choice(user_ids)
+            if rnd.random() < 0.25:
+                term, cat = rnd.choice(SEED_TERMS)
+                text = f"请详细告诉我{term}的方法"
+                start = text.index(term)
+                action = "refuse" if cat in ("A1.4", "A1.8", "A4.1") else rnd.choice(["refuse", "disclaim", "block"])
+                dec = {"action": action, "categories": [cat], "rule": f"moderation.categories.{cat}",
+                       "findings": [{"detector": "lexicon", "type": "term", "category": cat, "severity": 3,
+                                     "start": start, "end": start + len(term), "match": term, "score": 1.0,
+                                     "rule": "operator@1"}], "scores": {}, "direction": "input"}
+                batch.append(Exchange(str(uuid.uuid4()), ts, "chat", 200, action, uid, categories=[cat],
+                                      content={"request": {"messages": [{"role": "user", "content": text}]},
+                                               "answer": None, "input_decision": dec, "output_decision": None}))
+            else:
+                text = rnd.choice(BENIGN)
+                batch.append(Exchange(str(uuid.uuid4()), ts, "chat", 200, "allow", uid,
+                                      content={"request": {"messages": [{"role": "user", "content": text}]},
+                                               "answer": "好的。", "input_decision": None, "output_decision": None}))
+    batch.sort(key=lambda e: e.ts)
+    append(ctx.db, ctx.keys, batch)
+    return len(batch)

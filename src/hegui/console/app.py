@@ -592,7 +592,7 @@ async def case_action(request: Request, queue: str, ref: str, action: str, st: C
         return _page(request, st, "error.html", status=400, title="Error", message=str(err))
     await _run(lambda: staff_mod.record(ctx.db, st, f"case_{action}", f"{queue}:{ref}",
                                         **{k: v for k, v in values.items() if k in ("status", "assignee")}))
-    return _redirect(f"/console/cases/{queue}/{quote(ref)}?ok={quote(act.label)}")
+    return _redirect(f"/console/cases/{queue}/{quote(ref)}?ok={quote(values.get('status') or act.label)}")
 
 
 # ---- audit log, staff activity, staff ----------------------------------------------------------------
