@@ -113,8 +113,9 @@ def test_stream_turning_unsafe_is_cut_after_the_safe_part(gateway: Running, upst
             if "".join(parts):
                 upstream.gate.set()  # the safe part reached the client: now let the model go on
     text = "".join(parts)
-    assert finish == "content_filter" and text.endswith(REFUSAL_ZH)
-    released = text[: -len(REFUSAL_ZH)].rstrip("\n")
+    assert finish == "content_filter"
+    assert text.endswith("\n" + REFUSAL_ZH + "\n" + LABEL_ZH)  # the released AI text still carries the label
+    released = text[: -len("\n" + REFUSAL_ZH + "\n" + LABEL_ZH)]
     assert len(released) > 100 and UNSAFE_ANSWER.startswith(released) and len(released) <= cut_at
 
 

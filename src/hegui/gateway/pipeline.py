@@ -412,21 +412,20 @@ async def relay_stream(gw: Gateway, st: ExchangeState, us: UpstreamStream, moder
             st.note(decision)
             st.output_decision = decision.to_dict()
             gw.metrics.decision("output", decision.action, _cats(decision))
+        released = "".join(answer[len(pre) + (1 if start_label else 0):])  # the model's text that went out
         if cut:
             replacement = moderator.replacement or gw.refusal_text(input_decision, st.lang)
             piece = ("\n" if "".join(answer).strip() else "") + replacement
             answer.append(piece)
             yield cf.chunk({"content": piece})
             finish_reason = "content_filter"
-        else:
-            if decision is not None and decision.disclaimer and decision.disclaimer != input_decision.disclaimer:
-                answer.append("\n" + decision.disclaimer)
-                yield cf.chunk({"content": "\n" + decision.disclaimer})
-            end_label = gw.label_piece(language_of("".join(answer)) if answer else st.lang) \
-                if gw.pack.labels.text.position == "end" else None
-            if end_label:
-                answer.append("\n" + end_label)
-                yield cf.chunk({"content": "\n" + end_label})
+        elif decision is not None and decision.disclaimer and decision.disclaimer != input_decision.disclaimer:
+            answer.append("\n" + decision.disclaimer)
+            yield cf.chunk({"content": "\n" + decision.disclaimer})
+        end_label = gw.label_piece(language_of(released)) if gw.pack.labels.text.position == "end" else None
+        if end_label and released.strip():  # AI-generated text went out: it carries the label
+            answer.append("\n" + end_label)
+            yield cf.chunk({"content": "\n" + end_label})
         st.answer = "".join(answer)
         yield cf.chunk({}, finish_reason or "stop",
                        hegui={"decision": st.action, "categories": sorted(st.categories), "request_id": st.record_id})
