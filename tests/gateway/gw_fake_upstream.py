@@ -40,6 +40,7 @@ class FakeUpstream:
     models: tuple[str, ...] = ("fake-model", "fake-model-2")
     seen: list[Seen] = field(default_factory=list)
     record: bool = True
+    piece_delay: float = 0.0  # seconds between streamed pieces (a model generating), 0 = all at once
     gated_parts: tuple[str, str] = ("", "")
     gate: threading.Event = field(default_factory=threading.Event)
 
@@ -203,7 +204,13 @@ class FakeUpstream:
             await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 30)
             text = rest
         pieces = [text[i:i + self.piece_chars] for i in range(0, len(text), self.piece_chars)]
-        writer.write(b"".join(chunk(event({"content": p})) for p in pieces))
+        if self.piece_delay:
+            for p in pieces:
+                writer.write(chunk(event({"content": p})))
+                await writer.drain()
+                await asyncio.sleep(self.piece_delay)
+        else:
+            writer.write(b"".join(chunk(event({"content": p})) for p in pieces))
         writer.write(chunk(event({}, "stop")))
         writer.write(chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         await writer.drain()
