@@ -21,11 +21,11 @@ def real_name_evidence(ctx: HeguiContext) -> Evidence:
     try:
         with ctx.db.session() as s:
             users = s.scalar(select(func.count()).select_from(User).where(User.status == "active")) or 0
-            by_state = dict(s.execute(select(IdentityProfile.state, func.count()).group_by(IdentityProfile.state))
-                            .tuples().all())
-            by_method = dict(s.execute(select(IdentityProfile.method, func.count())
-                                       .where(IdentityProfile.state == "verified")
-                                       .group_by(IdentityProfile.method)).tuples().all())
+            by_state: dict[str, int] = {str(st): int(n) for st, n in s.execute(
+                select(IdentityProfile.state, func.count()).group_by(IdentityProfile.state))}
+            by_method: dict[str, int] = {str(m): int(n) for m, n in s.execute(
+                select(IdentityProfile.method, func.count()).where(IdentityProfile.state == "verified")
+                .group_by(IdentityProfile.method))}
     except Exception as err:
         return Evidence("identity.real_name", "failing", f"identity tables unreadable ({type(err).__name__})")
     if not pol.real_name_required:
@@ -36,7 +36,7 @@ def real_name_evidence(ctx: HeguiContext) -> Evidence:
         "offline format checks only (no authoritative identity match configured)"
     verified = by_state.get("verified", 0)
     detail = (f"enforced at the gateway for states {', '.join(pol.allowed_states)}; {users} active account(s), "
-              f"{verified} verified ({', '.join(f'{m}: {n}' for m, n in sorted(by_method.items(), key=str)) or '-'}), "
+              f"{verified} verified ({', '.join(f'{m}: {n}' for m, n in sorted(by_method.items())) or '-'}), "
               f"{by_state.get('pending', 0)} pending, {by_state.get('rejected', 0)} rejected; identity match: "
               f"{matcher}; ID and mobile sealed (AES-GCM) with HMAC look-ups; {pol.accounts_per_document} "
               f"account(s) per document — {pol.clause}")
