@@ -113,6 +113,11 @@ def _squash_edits(text: str, pattern: re.Pattern[str]) -> list[_Edit]:
 
 
 _Stage = str | npt.NDArray[np.uint32]
+#: class codes as bytes: a separator run (``CLS_SEP``) with a CJK character (``CLS_CJK``) on both sides
+_SEP_BYTE = bytes([tables.CLS_SEP])
+_SENTINEL_CHAR = chr(tables.SENTINEL)
+_SEP_RUN = re.compile(re.escape(_SEP_BYTE) + b"(?<=" + re.escape(bytes([tables.CLS_CJK]) + _SEP_BYTE) + b")"
+                      + re.escape(_SEP_BYTE) + b"*(?=" + re.escape(bytes([tables.CLS_CJK])) + b")")
 _Mask = npt.NDArray[np.bool_]
 
 
@@ -208,14 +213,14 @@ class NormalizedText:
     __slots__ = ("_keep", "_keep1", "_maps", "_normalizer", "_s1", "_s2", "original", "text")
 
     def __init__(self, original: str, text: str, s1: _Stage, s2: _Stage, normalizer: Normalizer,
-                 keep: tuple[_Mask | None, _Mask | None, _Mask | None] | None = None,
+                 keep: tuple[_Mask | None, _Mask | list[tuple[int, int]] | None, _Mask | None] | None = None,
                  keep1: _Mask | bool = False) -> None:
         self.original = original
         self.text = text
         self._s1 = s1
         self._s2 = s2
         self._normalizer = normalizer
-        self._keep = keep  # vectorised path: the deletion masks of stages 1, 2 and 3
+        self._keep = keep  # vectorised/short path: the deletion masks of stages 1, 2 (or its spans) and 3
         self._keep1 = keep1  # hybrid path: stage 1 vectorised (its mask, or True if nothing was deleted)
         self._maps: list[_StageMap | _IndexMap] | None = None
 
@@ -227,7 +232,13 @@ class NormalizedText:
             n = self._normalizer
             maps: list[_StageMap | _IndexMap]
             if self._keep is not None:
-                self._maps = [_IndexMap(len(self.original), *self._keep)]
+                keep1, keep2, keep3 = self._keep
+                if isinstance(keep2, list):  # short path: stage-2 deletions as spans of the stage-1 text
+                    spans = np.ones(len(self.original) if keep1 is None else int(keep1.sum()), dtype=bool)
+                    for a, b in keep2:
+                        spans[a:b] = False
+                    keep2 = spans
+                self._maps = [_IndexMap(len(self.original), keep1, keep2, keep3)]
                 return self._maps
             if self._keep1 is not False:
                 mask = None if self._keep1 is True else self._keep1
@@ -307,6 +318,8 @@ class Normalizer:
         self.squash: re.Pattern[str] | None = (
             tables.squash_regex(self.steps.squash_repeats_min) if self.steps.squash_repeats else None)
         self._lut = tables.translate_lut(self.steps)
+        self._slut = tables.sentinel_lut(self.steps)
+        self._squash_needle = b"\x01" * (self.steps.squash_repeats_min - 1)
         #: texts at least this long take the fully vectorised path; shorter ones the hybrid one
         self.vector_min_length = 300
         #: long texts are processed in blocks of about this many code points (cut where no step can cross)
@@ -318,7 +331,7 @@ class Normalizer:
         if not text:
             return NormalizedText(text, text, text, text, self)
         if len(text) < self.vector_min_length:
-            return self._normalize_hybrid(text)
+            return self._normalize_short(text)
         a = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         if len(a) <= self.chunk_length:
             m = self._lut.take(a)
@@ -377,38 +390,89 @@ class Normalizer:
 
     def _context_steps(self, m: npt.NDArray[np.uint32]
                        ) -> tuple[npt.NDArray[np.uint32], _Mask | None, _Mask | None]:
-        """Stages 2 and 3 on code points: the result and the deletion masks (None = nothing deleted)."""
+        """Stages 2 and 3 on code points: the result and the deletion masks (None = nothing deleted).
+
+        Separator runs are found by a bytes regex over the per-character class codes (sre skips to
+        each separator with a literal-prefix scan; only runs with a CJK character on both sides
+        match), so the cost is one class look-up plus work per separator, not a dozen array passes.
+        Repeats are checked with one comparison and a count before anything is built.
+        """
         keep2: _Mask | None = None
         if self.separators is not None and len(m) > 2:
-            cls = self._cls.take(m)
-            is_sep = cls == tables.CLS_SEP
-            if is_sep.any():
-                keep_idx = (~is_sep).nonzero()[0]  # positions of non-separators
-                if len(keep_idx) >= 2:
-                    cjk = cls[keep_idx] == tables.CLS_CJK
-                    gaps = (((keep_idx[1:] - keep_idx[:-1]) > 1) & cjk[:-1] & cjk[1:]).nonzero()[0]
-                    if len(gaps):
-                        marks = np.zeros(len(m) + 1, dtype=np.int8)
-                        marks[keep_idx[gaps] + 1] = 1
-                        marks[keep_idx[gaps + 1]] = -1
-                        keep2 = np.cumsum(marks[:-1], dtype=np.int8) == 0  # runs never nest: sums stay 0/1
-                        m = m[keep2]
-        keep3: _Mask | None = None
-        k = self.steps.squash_repeats_min
-        if self.squash is not None and len(m) >= k:
-            eq = m[1:] == m[:-1]  # eq[i]: m[i+1] repeats m[i]
-            runs = eq
-            for _ in range(k - 2):
-                runs = runs[1:] & runs[:-1]  # runs[i]: m[i : i+k] all equal
-            if runs.any():
-                covered = np.zeros(len(m), dtype=bool)
-                for d in range(k):
-                    covered[d:d + len(runs)] |= runs
-                drop = np.zeros(len(m), dtype=bool)
-                drop[1:] = eq & covered[1:]  # every character of a long run but its first
-                keep3 = ~drop
-                m = m[keep3]
+            classes = self._cls.take(m).tobytes()
+            if _SEP_BYTE in classes:
+                spans = [r.span() for r in _SEP_RUN.finditer(classes)]
+                if spans:
+                    keep2 = np.ones(len(m), dtype=bool)
+                    for a, b in spans:
+                        keep2[a:b] = False
+                    m = m[keep2]
+        m, keep3 = self._squash_steps(m)
         return m, keep2, keep3
+
+    def _squash_steps(self, m: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.uint32], _Mask | None]:
+        """Stage 3 on code points: the result and its deletion mask (None = nothing squashed)."""
+        k = self.steps.squash_repeats_min
+        if self.squash is None or len(m) < k:
+            return m, None
+        eq = m[1:] == m[:-1]  # eq[i]: m[i+1] repeats m[i]
+        if np.count_nonzero(eq) < k - 1:  # a run of k needs k-1 repeats: most texts stop here
+            return m, None
+        runs = eq
+        for _ in range(k - 2):
+            runs = runs[1:] & runs[:-1]  # runs[i]: m[i : i+k] all equal
+        if not runs.any():
+            return m, None
+        covered = np.zeros(len(m), dtype=bool)
+        for d in range(k):
+            covered[d:d + len(runs)] |= runs
+        drop = np.zeros(len(m), dtype=bool)
+        drop[1:] = eq & covered[1:]  # every character of a long run but its first
+        keep3 = ~drop
+        return m[keep3], keep3
+
+    def _normalize_short(self, text: str) -> NormalizedText:
+        """Short texts: as few array calls as possible (each costs ~0.5 µs, more than the work itself).
+
+        Stage 1 maps deleted and expanded characters to one sentinel, so a single ``in`` on the
+        decoded string tells whether any occurred (then the exact hybrid path runs instead).
+        Separator runs are cut out of the string by slicing; repeats are looked for on the stage-1
+        array and across each cut (the only places stage 2 can create new neighbours), and only
+        when one is found are the arrays filtered.
+        """
+        m = self._slut.take(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        s1 = m.tobytes().decode("utf-32-le", "surrogatepass")
+        if _SENTINEL_CHAR in s1:
+            return self._normalize_hybrid(text)  # deletions/expansions (or a real U+FDD0): the exact path
+        spans: list[tuple[int, int]] | None = None
+        s2 = s1
+        if self.separators is not None and len(m) > 2:
+            classes = self._cls.take(m).tobytes()
+            if _SEP_BYTE in classes:
+                spans = [r.span() for r in _SEP_RUN.finditer(classes)] or None
+                if spans is not None:
+                    parts = []
+                    p = 0
+                    for a, b in spans:
+                        parts.append(s1[p:a])
+                        p = b
+                    parts.append(s1[p:])
+                    s2 = "".join(parts)
+        keep3: _Mask | None = None
+        s3 = s2
+        if self.squash is not None and len(s2) >= self.steps.squash_repeats_min and (
+                self._squash_needle in (m[1:] == m[:-1]).tobytes()
+                or (spans is not None and any(s1[a - 1] == s1[b] for a, b in spans))):
+            m2 = m
+            if spans is not None:
+                keep2 = np.ones(len(m), dtype=bool)
+                for a, b in spans:
+                    keep2[a:b] = False
+                m2 = m[keep2]
+            m3, keep3 = self._squash_steps(m2)
+            if keep3 is not None:
+                s3 = m3.tobytes().decode("utf-32-le", "surrogatepass")
+        return NormalizedText(text, s3, s1, s2, self, (None, spans, keep3))
 
     def _normalize_hybrid(self, text: str) -> NormalizedText:
         """Short texts: the table look-up vectorised, the two context steps by regex (fewer numpy calls)."""

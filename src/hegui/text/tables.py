@@ -307,6 +307,21 @@ def translate_lut(steps: NormalisationSteps) -> npt.NDArray[np.uint32]:
     return lut
 
 
+#: ``sentinel_lut`` value for every character that is deleted or expanded: a noncharacter, so the
+#: short-text path can find such characters with one ``in`` on the decoded string (real U+FDD0 in
+#: the input just takes the exact path too)
+SENTINEL = 0xFDD0
+
+
+@lru_cache(maxsize=32)
+def sentinel_lut(steps: NormalisationSteps) -> npt.NDArray[np.uint32]:
+    """``translate_lut`` with ``DELETE``/``EXPAND`` replaced by ``SENTINEL`` (always a valid code point)."""
+    lut = translate_lut(steps).copy()
+    lut[lut >= DELETE] = SENTINEL
+    lut.setflags(write=False)
+    return lut
+
+
 @lru_cache(maxsize=1)
 def class_lut() -> npt.NDArray[np.uint8]:
     """Code point → ``CLS_CJK`` / ``CLS_SEP`` / ``CLS_OTHER`` (the same classes as ``separator_regex``)."""
