@@ -162,7 +162,8 @@ async def load(name: str, url: str, headers: dict[str, str], stream: bool, concu
 def start_hegui(workdir: Path, upstream_url: str) -> tuple[subprocess.Popen[bytes], str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
     port = free_port()
-    created = subprocess.run([sys.executable, "-m", "hegui", "users", "create", "--name", "bench", "--json"],
+    created = subprocess.run([sys.executable, "-m", "hegui", "users", "create", "--name", "bench", "--verified",
+                              "--reason", "benchmark service account", "--json"],
                              cwd=workdir, env=env, capture_output=True, text=True, check=True)
     key = json.loads(created.stdout)["api_key"]
     proc = subprocess.Popen([sys.executable, "-m", "hegui", "serve", "--port", str(port), "--upstream", upstream_url],
@@ -253,6 +254,8 @@ def main() -> None:
             probe = httpx.post(targets[-1][1], headers=targets[-1][2], timeout=30,
                                json={"model": "fake-model", "messages": [{"role": "user", "content": PROMPT_1KB}]})
             decision = probe.headers.get("x-hegui-decision")
+            if probe.status_code != 200:
+                raise SystemExit(f"hegui refused the benchmark request: HTTP {probe.status_code} {probe.text[:300]}")
             litellm_note = ""
             if args.no_litellm:
                 litellm_note = "litellm skipped (--no-litellm)"
