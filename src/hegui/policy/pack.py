@@ -199,7 +199,7 @@ class Sanctions(_Strict):
     incident_min_severity: int = Field(
         default=3, ge=1, le=3, description="a refused exchange whose worst finding has this severity opens an incident")
     restricted_functions: list[Literal["stream", "embeddings", "chat"]] = Field(
-        default_factory=lambda: ["stream", "embeddings"], description="what a restricted user may no longer use")
+        default=["stream", "embeddings"], description="what a restricted user may no longer use")
 
 
 class Deadlines(_Strict):
