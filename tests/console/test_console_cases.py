@@ -77,3 +77,46 @@ def test_bad_complaint_input_is_a_clear_400(con: Console) -> None:
     r = c.post("/console/public/complaint", data={"csrf": csrf_of(page.text), "category": "illegal_content",
                                                   "description": "  "})
     assert r.status_code == 400 and "description" in r.text
+
+
+def _queue_action(c: TestClient, queue: str, ref: str, action: str, **data: str) -> str:
+    page = c.get(f"/console/cases/{queue}/{ref}")
+    assert page.status_code == 200, page.text
+    r = c.post(f"/console/cases/{queue}/{ref}/{action}", data={"csrf": csrf_of(page.text), **data})
+    assert r.status_code == 303, r.text
+    return c.get(f"/console/cases/{queue}/{ref}").text
+
+
+def test_pi_request_is_rejected_with_a_reason_from_the_console(con: Console) -> None:
+    from hegui.cases.pi_requests import PiRequestService
+    from hegui.identity import accounts
+
+    uid = accounts.create_user(con.ctx.db, "请求人").user_id
+    req = PiRequestService(con.ctx).submit(uid, "correction", {"field": "name", "value": "新名字"})
+    c = con.login("compliance")
+    assert req["id"] in c.get("/console/cases/pi_requests").text
+    html = _queue_action(c, "pi_requests", req["id"], "reject", reason="无法核实身份")
+    assert 'id="case-status">已驳回<' in html
+
+
+def test_incident_is_confirmed_and_its_rectification_items_appear(con: Console) -> None:
+    from hegui.cases.incidents import IncidentService
+
+    inc = IncidentService(con.ctx).open("模型输出了违规内容", 3)
+    c = con.login("admin")
+    html = _queue_action(c, "incidents", inc["id"], "confirm")
+    assert 'id="case-status">确认违规<' in html
+    rect = c.get("/console/cases/rectification").text
+    assert inc["id"] in rect
+
+
+def test_sanction_is_lifted_from_the_console(con: Console) -> None:
+    from hegui.cases.sanctions import SanctionService
+    from hegui.identity import accounts
+
+    uid = accounts.create_user(con.ctx.db, "被处置用户").user_id
+    svc = SanctionService(con.ctx)
+    sn = svc.apply(uid, svc.rules.ladder[0], "多次违规输入", "officer")
+    c = con.login("compliance")
+    html = _queue_action(c, "sanctions", str(sn["id"]), "lift", reason="申诉成立")
+    assert svc.history(uid)[0]["lifted_at"] is not None and "申诉成立" in html
