@@ -51,3 +51,21 @@ def test_batch_equals_one_at_a_time() -> None:
         tok, _ = tokens(doc)
         if tok.size:
             assert (minhash(shingles(tok)) == f.signature).all()
+
+
+def test_long_documents_are_processed_in_chunks_with_the_same_exact_hash(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from hegui.corpus import textstats
+
+    text = (EN + " ") * 40 + ZH * 20
+    whole = features(text)
+    monkeypatch.setattr(textstats, "LONG_DOC_CHARS", 1000)
+    monkeypatch.setattr(textstats, "BATCH_CHARS", 500)
+    chunked = features(text)
+    tok, _ = tokens(text)
+    assert chunked.exact_hash == whole.exact_hash == hashlib.blake2b(tok.tobytes(), digest_size=8).digest()
+    assert chunked.lang == whole.lang and chunked.chars == len(text)
+    assert similarity(chunked.signature, whole.signature) >= 0.8
+    small = features_batch([ZH, EN, ZH + EN])  # several passes of at most BATCH_CHARS characters
+    assert [f.exact_hash for f in small] == [features(t).exact_hash for t in (ZH, EN, ZH + EN)]

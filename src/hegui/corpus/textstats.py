@@ -10,6 +10,7 @@ functions of the text (no per-process salt), so every worker and every backend a
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,12 +172,21 @@ def one_permutation_minhash(sh: npt.NDArray[np.uint64], sh_doc: npt.NDArray[np.i
     hash per shingle instead of one per permutation: about ``NUM_PERM`` times less work than
     classic MinHash, with the same estimator quality for near-duplicate thresholds.
     """
-    sig = np.full(ndoc * NUM_PERM, _EMPTY, dtype=np.uint32)
+    return _densify(_oph_bins(sh, sh_doc, ndoc), has_shingles)
+
+
+def _oph_bins(sh: npt.NDArray[np.uint64], sh_doc: npt.NDArray[np.intp], ndoc: int,
+              into: npt.NDArray[np.uint32] | None = None) -> npt.NDArray[np.uint32]:
+    """Per-bin minima (``ndoc`` × ``NUM_PERM``) before densification; ``into`` accumulates chunks."""
+    sig = np.full((ndoc, NUM_PERM), _EMPTY, dtype=np.uint32) if into is None else into
     if sh.size:
         bins = (sh >> U64(64 - _BIN_BITS)).astype(np.intp)
         vals = ((sh >> U64(64 - _BIN_BITS - 32)) & U64(0xFFFFFFFF)).astype(np.uint32)
-        np.minimum.at(sig, sh_doc * NUM_PERM + bins, np.minimum(vals, np.uint32(_EMPTY - 1)))
-    sig2 = sig.reshape(ndoc, NUM_PERM)
+        np.minimum.at(sig.reshape(-1), sh_doc * NUM_PERM + bins, np.minimum(vals, np.uint32(_EMPTY - 1)))
+    return sig
+
+
+def _densify(sig2: npt.NDArray[np.uint32], has_shingles: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint32]:
     empty = (sig2 == _EMPTY) & has_shingles[:, None]
     rows = np.flatnonzero(empty.any(axis=1))
     if rows.size:
@@ -204,9 +214,73 @@ def features(text: str) -> TextFeatures:
     return features_batch([text])[0]
 
 
+BATCH_CHARS = 1 << 18
+LONG_DOC_CHARS = 1 << 20
+
+
 def features_batch(texts: list[str]) -> list[TextFeatures]:
-    """``features`` for many documents at once: one numpy pass over all of them (much less overhead
-    per document than one call each). Shingles never cross a document boundary."""
+    """``features`` for many documents at once: one numpy pass over several of them (much less
+    overhead per document than one call each), never more than ``BATCH_CHARS`` characters per pass
+    so memory stays bounded (~100 bytes per character); longer documents go in chunks."""
+    out: list[TextFeatures] = []
+    group: list[str] = []
+    size = 0
+    for t in texts:
+        if len(t) > LONG_DOC_CHARS:
+            out.extend(_features_group(group))
+            group, size = [], 0
+            out.append(_features_long(t))
+            continue
+        if group and size + len(t) > BATCH_CHARS:
+            out.extend(_features_group(group))
+            group, size = [], 0
+        group.append(t)
+        size += len(t)
+    out.extend(_features_group(group))
+    return out
+
+
+def _split_points(text: str, chunk: int) -> list[int]:
+    """Chunk boundaries near multiples of ``chunk`` that do not cut an ASCII word in two."""
+    points = [0]
+    p = chunk
+    while p < len(text):
+        q = p
+        while q < len(text) and q < p + 1000 and text[q - 1].isascii() and text[q - 1].isalnum() \
+                and text[q].isascii() and text[q].isalnum():
+            q += 1
+        points.append(q)
+        p = q + chunk
+    points.append(len(text))
+    return points
+
+
+def _features_long(text: str) -> TextFeatures:
+    """A very long document in ``LONG_DOC_CHARS`` chunks: exact hash over all tokens, MinHash bins
+    combined (shingles spanning a chunk boundary are not counted — a handful per megabyte)."""
+    h = hashlib.blake2b(digest_size=8)
+    counts = np.zeros(_NCLS, dtype=np.int64)
+    bins = np.full((1, NUM_PERM), _EMPTY, dtype=np.uint32)
+    any_tok = False
+    pts = _split_points(text, LONG_DOC_CHARS)
+    for a, b in itertools.pairwise(pts):
+        c32 = _codepoints(text[a:b])
+        if not c32.size:
+            continue
+        tok, _pos, cls = _tokenise(c32)
+        counts += np.bincount(cls, minlength=_NCLS)
+        h.update(tok.tobytes())
+        if tok.size:
+            any_tok = True
+            sh = shingles(tok)
+            _oph_bins(sh, np.zeros(sh.size, dtype=np.intp), 1, into=bins)
+    sig = _densify(bins, np.array([any_tok]))[0]
+    n = counts
+    return TextFeatures(_lang(int(n[_HAN]), int(n[_LATIN] + n[_LATIN_EXT]), int(n[_OTHER_LETTER]),
+                              int(n[_KANA_HANGUL])), len(text), h.digest(), sig)
+
+
+def _features_group(texts: list[str]) -> list[TextFeatures]:
     if not texts:
         return []
     lens = np.fromiter((len(t) for t in texts), dtype=np.intp, count=len(texts))
