@@ -189,12 +189,31 @@ def _child(args: list[str]) -> dict[str, Any]:
     return json.loads(r.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def _memory(a: argparse.Namespace, tmp: Path, mb: float, files: int, raw: dict[str, Any]) -> None:
+    """hegui's max RSS (full engine, one worker) on 1×, 2× and 4× an eighth of the corpus size."""
+    print("\n| input | MB | documents | hegui max RSS MB (full engine) | CPU s |")
+    print("|---|---|---|---|---|")
+    mem = []
+    for mult in (1, 2, 4):
+        mdir = tmp / f"mem{mult}"
+        msize = generate(mdir / "data", mb / 8 * mult, max(2, files // 8 * mult), seed=11)
+        m = _child(["--_hegui", str(mdir / "data"), str(mdir / "out"), "1", "full"])
+        mem.append({"mult": mult, "bytes": msize, **m})
+        print(f"| {mult}× | {msize / 1e6:.0f} | {m['items']:,} | {m['maxrss_mb']:.0f} | {m['cpu_seconds']:.1f} |",
+              flush=True)
+        shutil.rmtree(mdir)
+    raw["memory"] = mem
+    if a.json:
+        a.json.write_text(json.dumps(raw, indent=2), encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a small run (~12 MB)")
     ap.add_argument("--mb", type=float, default=None, help="corpus size in MB (default 300, quick 12)")
     ap.add_argument("--datatrove-python", default=DT_PYTHON)
     ap.add_argument("--no-memory", action="store_true", help="skip the 1×/2×/4× memory runs")
+    ap.add_argument("--memory-only", action="store_true", help="only the 1×/2×/4× memory runs")
     ap.add_argument("--json", type=Path, default=None, help="write the raw figures here")
     ap.add_argument("--_hegui", nargs=4, metavar=("DATA", "OUT", "WORKERS", "ENGINE"), help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -207,7 +226,7 @@ def main() -> None:
     try:
         data = tmp / "data"
         t0 = time.perf_counter()
-        size = generate(data, mb, files)
+        size = generate(data, mb if not a.memory_only else 0.001, files)
         gen_s = time.perf_counter() - t0
         rows: list[tuple[str, ...]] = []
         raw: dict[str, Any] = {"bytes": size, "files": files, "nproc": os.cpu_count(), "generate_seconds": gen_s}
@@ -216,6 +235,9 @@ def main() -> None:
             return (name, f"{size / 1e6 / r['cpu_seconds']:.2f}", f"{size / 1e6 / r['seconds']:.2f}",
                     f"{r['cpu_seconds']:.1f}", f"{r['maxrss_mb']:.0f}")
 
+        if a.memory_only:
+            _memory(a, tmp, mb, files, raw)
+            return
         h = _child(["--_hegui", str(data), str(tmp / "h1"), "1", "full"])
         raw["hegui"] = h
         rows.append(row("hegui corpus audit, full engine (" + ", ".join(h["detectors"]) + ") + licence + "
@@ -250,17 +272,7 @@ def main() -> None:
             print(f"\nper core vs datatrove: full engine {dcpu / h['cpu_seconds']:.2f}×, "
                   f"PII-only engine {dcpu / p['cpu_seconds']:.2f}×")
         if not a.no_memory:
-            print("\n| input | MB | hegui max RSS MB (full engine) | CPU s |")
-            print("|---|---|---|---|")
-            mem = []
-            for mult in (1, 2, 4):
-                mdir = tmp / f"mem{mult}"
-                msize = generate(mdir / "data", mb / 8 * mult, max(2, files // 8 * mult), seed=11)
-                m = _child(["--_hegui", str(mdir / "data"), str(mdir / "out"), "1", "full"])
-                mem.append({"mult": mult, "bytes": msize, **m})
-                print(f"| {mult}× | {msize / 1e6:.0f} | {m['maxrss_mb']:.0f} | {m['cpu_seconds']:.1f} |")
-                shutil.rmtree(mdir)
-            raw["memory"] = mem
+            _memory(a, tmp, mb, files, raw)
         if a.json:
             a.json.write_text(json.dumps(raw, indent=2), encoding="utf-8")
     finally:
