@@ -44,6 +44,7 @@ STATIC_TYPES = {"console.css": "text/css; charset=utf-8", "console.js": "text/ja
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 PAGE = 50
+OBLIGATIONS_TTL = 300.0
 
 Role = Callable[..., Any]
 Any_ = Annotated[Staff, Depends(require(*ALL))]
@@ -260,7 +261,7 @@ def _rectification_figures(ctx: HeguiContext) -> dict[str, Any] | None:
 async def dashboard(request: Request, st: Any_) -> HTMLResponse:
     ctx = _ctx(request)
     d = await _run(data.dashboard, ctx)
-    obligations = await _run(obligations_report, ctx)
+    obligations, as_of = await _cached_obligations(request)
     complaints = await _run(_complaint_figures, ctx)
     rect = await _run(_rectification_figures, ctx)
     lbl = translate("Decisions by risk category", _lang(request))
@@ -269,14 +270,29 @@ async def dashboard(request: Request, st: Any_) -> HTMLResponse:
                                   colours={"exchanges": "#5d8aa8"}, height=160)
     terms = charts.hbars(d.top_terms, title="top terms", colour="#c0392b") if d.top_terms else None
     return _page(request, st, "dashboard.html", d=d, chart=chart, traffic_chart=traffic, terms_chart=terms,
-                 obligations=obligations, complaints=complaints, rect=rect,
+                 obligations=obligations, obligations_as_of=as_of, complaints=complaints, rect=rect,
                  spark=charts.sparkline(d.traffic))
+
+
+async def _cached_obligations(request: Request) -> tuple[list[Any], datetime]:
+    """The obligation report for the dashboard, at most ``OBLIGATIONS_TTL`` seconds old: some evidence
+    checks walk whole tables (the audit chain), so the dashboard does not redo them on every load.
+    The obligations page always computes a fresh report (and refreshes this one)."""
+    cached = getattr(request.app.state, "console_obligations", None)
+    now = datetime.now(UTC)
+    if cached is not None and (now - cached[1]).total_seconds() < OBLIGATIONS_TTL:
+        return cached[0], cached[1]
+    rows = await _run(obligations_report, _ctx(request))
+    request.app.state.console_obligations = (rows, now)
+    return rows, now
 
 
 @router.get("/obligations")
 async def obligations(request: Request, st: Any_) -> HTMLResponse:
     rows = await _run(obligations_report, _ctx(request))
-    return _page(request, st, "obligations.html", rows=rows)
+    now = datetime.now(UTC)
+    request.app.state.console_obligations = (rows, now)
+    return _page(request, st, "obligations.html", rows=rows, as_of=now)
 
 
 # ---- review queue ----------------------------------------------------------------------------------
