@@ -33,7 +33,7 @@ from hegui.policy.pack import NormalisationSteps
 from hegui.text import tables
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ is several times slower (built per hit)
 class _Edit:
     """Output ``[out_start, out_start+out_len)`` of a stage came from input ``[in_start, in_start+in_len)``."""
 
@@ -102,6 +102,16 @@ def _deletion_edits(text: str, pattern: re.Pattern[str]) -> list[_Edit]:
     return edits
 
 
+def _span_edits(spans: list[tuple[int, int]]) -> list[_Edit]:
+    """Edits of deleting the (sorted, disjoint) input spans ``[a, b)``."""
+    edits: list[_Edit] = []
+    removed = 0
+    for a, b in spans:
+        edits.append(_Edit(a - removed, 0, a, b - a))
+        removed += b - a
+    return edits
+
+
 def _squash_edits(text: str, pattern: re.Pattern[str]) -> list[_Edit]:
     edits: list[_Edit] = []
     removed = 0
@@ -116,6 +126,7 @@ _Stage = str | npt.NDArray[np.uint32]
 #: class codes as bytes: a separator run (``CLS_SEP``) with a CJK character (``CLS_CJK``) on both sides
 _SEP_BYTE = bytes([tables.CLS_SEP])
 _SENTINEL_CHAR = chr(tables.SENTINEL)
+_U32 = np.dtype(np.uint32)
 _SEP_RUN = re.compile(re.escape(_SEP_BYTE) + b"(?<=" + re.escape(bytes([tables.CLS_CJK]) + _SEP_BYTE) + b")"
                       + re.escape(_SEP_BYTE) + b"*(?=" + re.escape(bytes([tables.CLS_CJK])) + b")")
 _Mask = npt.NDArray[np.bool_]
@@ -233,11 +244,16 @@ class NormalizedText:
             maps: list[_StageMap | _IndexMap]
             if self._keep is not None:
                 keep1, keep2, keep3 = self._keep
-                if isinstance(keep2, list):  # short path: stage-2 deletions as spans of the stage-1 text
-                    spans = np.ones(len(self.original) if keep1 is None else int(keep1.sum()), dtype=bool)
-                    for a, b in keep2:
-                        spans[a:b] = False
-                    keep2 = spans
+                if keep1 is None and (keep2 is None or isinstance(keep2, list)):
+                    # short path (stage 1 deleted nothing; stage-2 cuts as spans): sparse Python maps,
+                    # far cheaper to build for a few hits than the arrays of ``_IndexMap``
+                    maps = [_StageMap(_span_edits(keep2 or []))]
+                    if keep3 is not None and n.squash is not None:
+                        maps.append(_StageMap(_squash_edits(_as_str(self._s2), n.squash)))
+                    self._maps = maps
+                    return maps
+                if isinstance(keep2, list):  # pragma: no cover - the short path never deletes in stage 1
+                    raise AssertionError("stage-2 spans with stage-1 deletions")
                 self._maps = [_IndexMap(len(self.original), keep1, keep2, keep3)]
                 return self._maps
             if self._keep1 is not False:
@@ -320,6 +336,7 @@ class Normalizer:
         self._lut = tables.translate_lut(self.steps)
         self._slut = tables.sentinel_lut(self.steps)
         self._squash_needle = b"\x01" * (self.steps.squash_repeats_min - 1)
+        self._strip = self.steps.strip_separators
         #: texts at least this long take the fully vectorised path; shorter ones the hybrid one
         self.vector_min_length = 300
         #: long texts are processed in blocks of about this many code points (cut where no step can cross)
@@ -440,13 +457,14 @@ class Normalizer:
         array and across each cut (the only places stage 2 can create new neighbours), and only
         when one is found are the arrays filtered.
         """
-        m = self._slut.take(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        m = self._slut.take(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=_U32))
         s1 = m.tobytes().decode("utf-32-le", "surrogatepass")
         if _SENTINEL_CHAR in s1:
             return self._normalize_hybrid(text)  # deletions/expansions (or a real U+FDD0): the exact path
         spans: list[tuple[int, int]] | None = None
         s2 = s1
-        if self.separators is not None and len(m) > 2:
+        crossed = False  # a cut joins two equal characters (a repeat stage 2 creates)
+        if self._strip and len(text) > 2:
             classes = self._cls.take(m).tobytes()
             if _SEP_BYTE in classes:
                 spans = [r.span() for r in _SEP_RUN.finditer(classes)] or None
@@ -455,14 +473,15 @@ class Normalizer:
                     p = 0
                     for a, b in spans:
                         parts.append(s1[p:a])
+                        if s1[a - 1] == s1[b]:
+                            crossed = True
                         p = b
                     parts.append(s1[p:])
                     s2 = "".join(parts)
         keep3: _Mask | None = None
         s3 = s2
-        if self.squash is not None and len(s2) >= self.steps.squash_repeats_min and (
-                self._squash_needle in (m[1:] == m[:-1]).tobytes()
-                or (spans is not None and any(s1[a - 1] == s1[b] for a, b in spans))):
+        if self.squash is not None and (crossed or self._squash_needle in (m[1:] == m[:-1]).tobytes()) \
+                and len(s2) >= self.steps.squash_repeats_min:
             m2 = m
             if spans is not None:
                 keep2 = np.ones(len(m), dtype=bool)
