@@ -93,6 +93,7 @@ class LexiconDetector:
         self._rules = [e.rule for e in self.entries]
         self._cats = [e.category for e in self.entries]
         self._sevs = [e.severity for e in self.entries]
+        self._finding_fields = [(e.category, e.severity, e.term, e.rule) for e in self.entries]
 
     @classmethod
     def from_entries(cls, entries: Iterable[LexiconEntry], steps: NormalisationSteps | None = None,
@@ -134,10 +135,12 @@ class LexiconDetector:
         if not live:
             return []
         offsets = nt.spans_to_original([(r[0], r[1]) for r in live])
-        entries = self.entries
-        rules = self._rules
-        return [Finding("lexicon", "term", entries[r[3]].category, entries[r[3]].severity, a, b,
-                        entries[r[3]].term, 1.0, rules[r[3]]) for r, (a, b) in zip(live, offsets, strict=True)]
+        fields = self._finding_fields
+        out = []
+        for r, (a, b) in zip(live, offsets, strict=True):
+            cat, sev, term, rule = fields[r[3]]
+            out.append(Finding("lexicon", "term", cat, sev, a, b, term, 1.0, rule))
+        return out
 
     def explain(self, text: str) -> list[Hit]:
         """Every hit with how it matched and, if cancelled, the allow phrase that cancelled it."""
