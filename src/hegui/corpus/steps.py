@@ -99,7 +99,9 @@ class EngineFactory:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineFactory:
-        return cls(settings.model_dump(mode="json"))
+        """The settings travel to every worker (and Ray node): the engine needs no encryption key, so
+        the keys are left out."""
+        return cls(settings.model_dump(mode="json", exclude={"secret_key", "old_secret_keys"}))
 
 
 class SafetyScan:
