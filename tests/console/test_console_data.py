@@ -47,3 +47,22 @@ def test_top_terms_come_from_the_flagged_exchanges_findings(ctx: HeguiContext) -
 def test_highlight_escapes_text_and_marks_each_span() -> None:
     html = str(data.highlight("<b>a 炸药 b", [{"start": 5, "end": 7, "detector": "lexicon", "category": "A1.4"}]))
     assert html.startswith("&lt;b&gt;a ") and '<mark class="hit"' in html and ">炸药</mark> b" in html
+
+
+def test_last_corpus_audit_and_assessment_are_the_newest_rows(ctx: HeguiContext) -> None:
+    from hegui.store.models.assess import AssessmentRun
+    from hegui.store.models.corpus import CorpusAudit
+
+    now = datetime.now(UTC)
+    with ctx.db.session() as s:
+        for i, passed in enumerate((True, False)):
+            s.add(CorpusAudit(id=f"audit-{i}", status="done", backend="local", out_dir="/x", items=1000, unsafe=3 + i,
+                              finished_at=now + timedelta(minutes=i), report={"passed": passed},
+                              created_at=now + timedelta(minutes=i)))
+            s.add(AssessmentRun(run_id=f"run-{i}", out_dir="/x", endpoint="http://m", model=f"m{i}",
+                                via_gateway=True, bank_version="1", pack="cn-genai", answered=100, metrics={},
+                                thresholds={}, checks=[{"passed": True}, {"passed": passed}], passed=passed,
+                                passed_automatic=passed, scored_at=now + timedelta(minutes=i)))
+    corpus, run = data.last_corpus_audit(ctx), data.last_assessment(ctx)
+    assert corpus is not None and corpus["id"] == "audit-1" and corpus["passed"] is False and corpus["unsafe"] == 4
+    assert run is not None and run["model"] == "m1" and run["passed"] is False and run["failed_checks"] == 1

@@ -100,7 +100,14 @@ ZH: dict[str, str] = {
 }
 
 
+# English display of machine values used as keys (statuses, verdicts)
+EN: dict[str, str] = {
+    "not_configured": "not configured", "not_implemented": "not implemented", "in_progress": "in progress",
+    "false_positive": "false positive",
+}
+
+
 def translate(text: str, lang: str) -> str:
     if lang == "zh":
         return ZH.get(text, text)
-    return text
+    return EN.get(text, text)
