@@ -6,3 +6,5 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "usage"))
+
+from usage_kit import sqlite_ctx  # noqa: F401  (fixture; needs the path above)

@@ -65,8 +65,8 @@ def test_new_user_registers_verifies_accepts_and_uses_the_key(ctx: HeguiContext,
     assert number not in logged and PHONE not in logged
 
 
-def test_registration_errors_are_precise_and_change_nothing(ctx: HeguiContext) -> None:
-    with running(ctx, START) as gw:
+def test_registration_errors_are_precise_and_change_nothing(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, START) as gw:
         r = gw.http.post("/v1/identity/register", json={"name": "赵六", "document_number": bad_check(make_id()),
                                                          "mobile": PHONE})
         assert r.status_code == 400 and "check character" in r.json()["error"]["message"]
@@ -78,8 +78,8 @@ def test_registration_errors_are_precise_and_change_nothing(ctx: HeguiContext) -
         assert r.status_code == 400 and "document_number" in r.json()["error"]["message"]
 
 
-def test_too_many_code_requests_get_429(ctx: HeguiContext) -> None:
-    with running(ctx, START) as gw:
+def test_too_many_code_requests_get_429(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, START) as gw:
         key = _register(gw, make_id())["api_key"]
         for _ in range(5):
             assert gw.http.post("/v1/identity/code", headers=_h(key)).status_code == 200
@@ -88,17 +88,17 @@ def test_too_many_code_requests_get_429(ctx: HeguiContext) -> None:
         assert r.headers["x-hegui-retry-at"].startswith("2026-03-02T03:00")
 
 
-def test_accepting_an_old_version_is_refused(ctx: HeguiContext) -> None:
-    with running(ctx, START) as gw:
-        agreements.publish(ctx.db, "v1", "一", "one", "legal", gw.clock())
+def test_accepting_an_old_version_is_refused(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, START) as gw:
+        agreements.publish(sqlite_ctx.db, "v1", "一", "one", "legal", gw.clock())
         gw.clock.advance(minutes=1)
-        agreements.publish(ctx.db, "v2", "二", "two", "legal", gw.clock())
+        agreements.publish(sqlite_ctx.db, "v2", "二", "two", "legal", gw.clock())
         key = _register(gw, make_id())["api_key"]
         r = gw.http.post("/v1/identity/agreement/accept", headers=_h(key), json={"version": "v1"})
         assert r.status_code == 400 and "accept 'v2'" in r.json()["error"]["message"]
 
 
-def test_identity_routes_need_the_accounts_key(ctx: HeguiContext) -> None:
-    with running(ctx, START) as gw:
+def test_identity_routes_need_the_accounts_key(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, START) as gw:
         assert gw.http.post("/v1/identity/code").status_code == 401
         assert gw.http.post("/v1/identity/code", headers=_h("hg-nope")).status_code == 401

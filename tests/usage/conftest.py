@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from usage_kit import REDIS_URL
+from usage_kit import REDIS_URL, sqlite_ctx  # noqa: F401  (fixture)
 
 from hegui.usage.store import RedisUsageStore, unique_prefix
 
@@ -16,3 +16,4 @@ def redis_store() -> Iterator[RedisUsageStore]:
     yield store
     for k in store.r.scan_iter(store.prefix + "*"):
         store.r.delete(k)
+

@@ -38,8 +38,8 @@ def test_fifteen_year_old_stops_after_one_hour_of_use(ctx: HeguiContext) -> None
         assert r.headers["x-hegui-resumes-at"].startswith("2026-03-03T06:00")
 
 
-def test_limit_holds_with_redis_counters(ctx: HeguiContext, redis_store: RedisUsageStore) -> None:
-    with running(ctx, MORNING, store=redis_store) as gw:
+def test_limit_holds_with_redis_counters(sqlite_ctx: HeguiContext, redis_store: RedisUsageStore) -> None:
+    with running(sqlite_ctx, MORNING, store=redis_store) as gw:
         key = _user(gw, date(2010, 7, 1))
         for _ in range(12):
             assert gw.chat(key).status_code == 200
@@ -56,8 +56,8 @@ def _uid(gw: Gw, key: str) -> str:
     return p.user_id
 
 
-def test_remaining_minutes_are_announced_to_minors(ctx: HeguiContext) -> None:
-    with running(ctx, MORNING) as gw:
+def test_remaining_minutes_are_announced_to_minors(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, MORNING) as gw:
         key = _user(gw, date(2010, 7, 1))
         gw.chat(key)
         gw.clock.advance(minutes=7)
@@ -66,8 +66,8 @@ def test_remaining_minutes_are_announced_to_minors(ctx: HeguiContext) -> None:
         assert r.headers["x-hegui-usage-remaining-seconds"] == str(53 * 60)
 
 
-def test_gap_longer_than_session_gap_is_not_counted(ctx: HeguiContext) -> None:
-    with running(ctx, MORNING) as gw:
+def test_gap_longer_than_session_gap_is_not_counted(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, MORNING) as gw:
         key = _user(gw, date(2010, 7, 1))
         gw.chat(key)
         gw.clock.advance(minutes=50)  # > session_gap_minutes (10): a new session, 0 s added
@@ -87,8 +87,8 @@ def test_fifteen_year_old_is_refused_during_curfew(ctx: HeguiContext) -> None:
         assert gw.chat(key).status_code == 200
 
 
-def test_adult_is_not_limited_and_gets_a_rest_reminder(ctx: HeguiContext) -> None:
-    with running(ctx, datetime(2026, 3, 2, 23, 0, tzinfo=SH)) as gw:
+def test_adult_is_not_limited_and_gets_a_rest_reminder(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, datetime(2026, 3, 2, 23, 0, tzinfo=SH)) as gw:
         key = _user(gw, date(1990, 1, 1))
         for _ in range(24):  # two hours of continuous use at night
             r = gw.chat(key)
@@ -100,8 +100,8 @@ def test_adult_is_not_limited_and_gets_a_rest_reminder(ctx: HeguiContext) -> Non
         assert r.headers["x-hegui-notice"].startswith("rest-reminder: you have been using this service for 120")
 
 
-def test_minor_gets_the_stricter_content_policy(ctx: HeguiContext) -> None:
-    with running(ctx, MORNING) as gw:
+def test_minor_gets_the_stricter_content_policy(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, MORNING) as gw:
         adult, minor = _user(gw, date(1990, 1, 1)), _user(gw, date(2012, 1, 1))
         a = gw.chat(adult, f"讲讲{MINOR_ONLY_TERM}")
         m = gw.chat(minor, f"讲讲{MINOR_ONLY_TERM}")
@@ -110,8 +110,8 @@ def test_minor_gets_the_stricter_content_policy(ctx: HeguiContext) -> None:
         assert m.json()["choices"][0]["finish_reason"] == "content_filter"
 
 
-def test_streaming_exchange_is_counted_until_its_end(ctx: HeguiContext) -> None:
-    with running(ctx, MORNING) as gw:
+def test_streaming_exchange_is_counted_until_its_end(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, MORNING) as gw:
         key = _user(gw, date(2010, 7, 1))
         r = gw.chat(key, stream=True)
         assert r.status_code == 200 and "[DONE]" in r.text
@@ -119,8 +119,8 @@ def test_streaming_exchange_is_counted_until_its_end(ctx: HeguiContext) -> None:
         assert gw.chat(key).headers["x-hegui-usage-remaining-seconds"] == str(57 * 60)
 
 
-def test_guardian_lowers_limit_and_sets_hours(ctx: HeguiContext) -> None:
-    with running(ctx, MORNING) as gw:
+def test_guardian_lowers_limit_and_sets_hours(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, MORNING) as gw:
         minor = create_user(gw.ctx.db, "child")
         guardian = create_user(gw.ctx.db, "parent")
         gw.identity.attest(minor.user_id, "tester", "test", date(2012, 1, 1))
@@ -141,16 +141,16 @@ def test_guardian_lowers_limit_and_sets_hours(ctx: HeguiContext) -> None:
         assert "2026-03-03T09:00+08:00" in r.json()["error"]["message"]
 
 
-def test_only_the_named_guardian_can_set_controls(ctx: HeguiContext) -> None:
-    with running(ctx, MORNING) as gw:
+def test_only_the_named_guardian_can_set_controls(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, MORNING) as gw:
         minor, stranger = create_user(gw.ctx.db, "child"), create_user(gw.ctx.db, "stranger")
         r = gw.http.put(f"/v1/identity/guardian/minors/{minor.user_id}", json={"daily_minutes": 1},
                         headers={"authorization": f"Bearer {stranger.api_key}"})
         assert r.status_code == 403 and r.json()["error"]["code"] == "not_guardian"
 
 
-def test_naming_an_unknown_guardian_is_refused(ctx: HeguiContext) -> None:
-    with running(ctx, MORNING) as gw:
+def test_naming_an_unknown_guardian_is_refused(sqlite_ctx: HeguiContext) -> None:
+    with running(sqlite_ctx, MORNING) as gw:
         minor = create_user(gw.ctx.db, "child")
         r = gw.http.post("/v1/identity/guardian", json={"guardian_user_id": "u_nobody"},
                          headers={"authorization": f"Bearer {minor.api_key}"})

@@ -12,19 +12,22 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from hegui.config import UpstreamConfig
+from hegui.config import Settings, UpstreamConfig
 from hegui.context import HeguiContext
 from hegui.detect.base import Finding
 from hegui.gateway.app import create_app
 from hegui.identity.service import IdentityService
 from hegui.moderation import ModerationEngine
+from hegui.privacy.crypto import generate_key
 from hegui.usage.clock import ManualClock
 from hegui.usage.gate import gateway_checks
 from hegui.usage.store import UsageStore
@@ -135,3 +138,14 @@ def running(ctx: HeguiContext, start: datetime, store: UsageStore | None = None)
         app.state.identity_service = identity
         with serve(app) as url, httpx.Client(base_url=url, timeout=30) as http:
             yield Gw(url, ctx, clock, sms, identity, http)
+
+
+@pytest.fixture
+def sqlite_ctx(tmp_path: Path) -> Iterator[HeguiContext]:
+    """A migrated installation on SQLite only, for gateway behaviour tests whose storage is covered on
+    both databases elsewhere (keeps the suite fast)."""
+    c = HeguiContext(Settings(data_dir=tmp_path / ".hegui", database_url=f"sqlite:///{tmp_path / 'gw.db'}",
+                              secret_key=generate_key()))
+    c.db.upgrade()
+    yield c
+    c.close()
