@@ -60,3 +60,10 @@ def test_users_create_verified_with_birth_date(tmp_path: Path) -> None:
     ident = json.loads(r.stdout)["identity"]
     assert (ident["state"], ident["method"], ident["reason"]) == ("verified", "operator-attested", "QA account")
     assert ident["birth_date_source"] == "operator" and ident["age"] < 18
+
+
+def test_existing_account_is_attested(tmp_path: Path) -> None:
+    uid = json.loads(hegui(tmp_path, "users", "create", "--name", "old bot", "--json").stdout)["user_id"]
+    r = hegui(tmp_path, "identity", "attest", uid, "--reason", "created before enforcement", "--by", "ops", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["state"] == "verified" and json.loads(r.stdout)["verified_by"] == "ops"

@@ -110,6 +110,22 @@ def status(user_id: UserArg, json_out: JsonFlag = False) -> None:
         console.print(f"{k:22} {v}")
 
 
+@identity_app.command("attest")
+def attest(user_id: UserArg,
+           reason: Annotated[str, typer.Option("--reason", help="why the operator vouches (recorded, audited)")],
+           birth_date: Annotated[str | None, typer.Option("--birth-date", help="YYYY-MM-DD, for minors' rules")] = None,
+           by: ByOpt = None, json_out: JsonFlag = False) -> None:
+    """Operator-attested verification of an existing account (e.g. service accounts created before real-name
+    checks were enforced); audited."""
+    svc = _service()
+    born = parse_birth_date(birth_date, svc._today()) if birth_date else None
+    st = svc.attest(user_id, _by(by), reason, born)
+    if json_out:
+        print_json(st.to_dict(svc._today()))
+        return
+    console.print(f"user {user_id}: verified (operator-attested by {st.verified_by})")
+
+
 @identity_app.command("decide")
 def decide(user_id: UserArg,
            verified: Annotated[bool, typer.Option("--verified/--rejected", help="the decision")],
