@@ -52,8 +52,9 @@ def create_app(ctx: HeguiContext, *, engine: Any = None, usage_checks: Sequence[
         writer.start()
         await anyio.to_thread.run_sync(_warm_up, engine)
         pool = UpstreamPool(list(ctx.settings.upstreams))
-        app.state.gateway = Gateway(ctx, pool, engine, writer, metrics, [cases_api.sanction_gate(ctx), *usage_checks])
-        app.state.gateway.after_refusal = cases_api.refusal_hook(ctx)
+        gate = cases_api.SanctionGate(ctx)  # suspended/terminated/restricted users (hegui.cases.sanctions)
+        app.state.gateway = Gateway(ctx, pool, engine, writer, metrics, [gate, *usage_checks])
+        app.state.gateway.after_refusal = cases_api.refusal_hook(ctx, gate=gate)
         try:
             yield
         finally:

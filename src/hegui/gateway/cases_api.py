@@ -5,7 +5,7 @@
 * The authenticated user: ``/v1/privacy/consent``, ``/v1/privacy/export``, ``/v1/privacy/requests``.
 * Staff, role-checked, under ``/admin``: complaints, PI requests, incidents, sanctions,
   rectification, retention purge.
-* Gateway hooks: ``sanction_gate`` (a usage check: suspended/terminated/restricted users are
+* Gateway hooks: ``SanctionGate`` (a usage check: suspended/terminated/restricted users are
   refused with an OpenAI-shaped 403) and ``refusal_hook`` (incidents and the sanctions ladder).
 
 Handlers only call ``hegui.cases`` / ``hegui.privacy`` services, off the event loop.
@@ -14,6 +14,7 @@ Handlers only call ``hegui.cases`` / ``hegui.privacy`` services, off the event l
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -27,12 +28,12 @@ from hegui.cases.complaints import ComplaintService
 from hegui.cases.incidents import IncidentService, RefusedExchange, after_refusal, worst_severity
 from hegui.cases.pi_requests import PiRequestService
 from hegui.cases.rectification import RectificationService
-from hegui.cases.sanctions import SanctionService
+from hegui.cases.sanctions import Block, SanctionService
 from hegui.context import HeguiContext
 from hegui.gateway.admin_api import STAFF, require_role
 from hegui.gateway.bodies import read_json, validate
 from hegui.gateway.errors import ApiError
-from hegui.gateway.pipeline import REFUSING, ExchangeState, Gateway, UsageCheck
+from hegui.gateway.pipeline import REFUSING, ExchangeState, Gateway
 from hegui.identity.accounts import Principal, authenticate
 from hegui.privacy import consent, rights
 from hegui.privacy.retention import purge
@@ -335,13 +336,17 @@ async def list_sanctions(request: Request, _: Annotated[Principal, _role(*READER
 async def apply_sanction(request: Request, me: Annotated[Principal, _role(*MANAGERS)]) -> dict[str, Any]:
     b: SanctionIn = await _body(request, SanctionIn)
     svc = SanctionService(_gw(request).ctx, _clock(request))
-    return await _run(lambda: svc.apply(b.user_id, b.step, b.reason, me.user_id, b.evidence, b.days))
+    out = await _run(lambda: svc.apply(b.user_id, b.step, b.reason, me.user_id, b.evidence, b.days))
+    _forget(request, b.user_id)
+    return out
 
 
 @admin.post("/sanctions/{sid}/lift")
 async def lift_sanction(request: Request, sid: int, me: Annotated[Principal, _role(*MANAGERS)]) -> dict[str, Any]:
     body: ReasonIn = await _body(request, ReasonIn)
-    return await _run(SanctionService(_gw(request).ctx, _clock(request)).lift, sid, body.reason, me.user_id)
+    out = await _run(SanctionService(_gw(request).ctx, _clock(request)).lift, sid, body.reason, me.user_id)
+    _forget(request, str(out["user_id"]))
+    return out
 
 
 @admin.get("/rectification")
@@ -372,28 +377,58 @@ async def privacy_purge(request: Request, _: Annotated[Principal, _role("admin")
 
 
 # gateway hooks -----------------------------------------------------------------------------------
-def sanction_gate(ctx: HeguiContext, clock: Clock = utc_now) -> UsageCheck:
-    """A usage check: refuse a user whose active sanction covers this request (403, OpenAI-shaped)."""
-    svc = SanctionService(ctx, clock)
-    restricted: list[str] = list(ctx.pack.sanctions.restricted_functions)
+class SanctionGate:
+    """A usage check: refuse a user whose active sanction covers this request (403, OpenAI-shaped).
 
-    def check(st: ExchangeState) -> None:
+    Look-ups are cached per user for ``ttl`` seconds (one indexed query otherwise runs on every
+    request); this process forgets a user at once when it applies or lifts a step, other processes
+    (a CLI, other workers) take effect within ``ttl``.
+    """
+
+    def __init__(self, ctx: HeguiContext, clock: Clock = utc_now, ttl: float = 2.0) -> None:
+        self.svc, self.ttl = SanctionService(ctx, clock), ttl
+        self.restricted: list[str] = list(ctx.pack.sanctions.restricted_functions)
+        self._cache: dict[str, tuple[float, Block | None]] = {}
+
+    def forget(self, user_id: str | None = None) -> None:
+        if user_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(user_id, None)
+
+    def block(self, user_id: str) -> Block | None:
+        now = time.monotonic()
+        hit = self._cache.get(user_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        block = self.svc.block_for(user_id)
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[user_id] = (now + self.ttl, block)
+        return block
+
+    def __call__(self, st: ExchangeState) -> None:
         if st.principal is None:
             return
-        block = svc.block_for(st.principal.user_id)
-        if block is None or not block.stops(st.endpoint, st.stream, restricted):
+        block = self.block(st.principal.user_id)
+        if block is None or not block.stops(st.endpoint, st.stream, self.restricted):
             return
         until = f" until {iso(block.until)}" if block.until else ""
         what = {"suspend": "suspended", "terminate": "terminated", "restrict": "restricted"}[block.step]
-        scope = "" if block.step != "restrict" else f" ({', '.join(restricted)} not available)"
+        scope = "" if block.step != "restrict" else f" ({', '.join(self.restricted)} not available)"
         raise ApiError(403, f"your account is {what}{until}{scope}: {block.reason}. To appeal, file a complaint "
                        f"(POST /complaints, category 'other', sanction_id {block.sanction_id}).",
                        "permission_error", None, f"account_{what}")
 
-    return check
+
+def _forget(request: Request, user_id: str | None = None) -> None:
+    for check in _gw(request).usage_checks:
+        if isinstance(check, SanctionGate):
+            check.forget(user_id)
 
 
-def refusal_hook(ctx: HeguiContext, clock: Clock = utc_now) -> Callable[[ExchangeState], Awaitable[None]]:
+def refusal_hook(ctx: HeguiContext, clock: Clock = utc_now,
+                 gate: SanctionGate | None = None) -> Callable[[ExchangeState], Awaitable[None]]:
     """After a refused exchange is audited: open an incident per severity, count the violation."""
 
     async def hook(st: ExchangeState) -> None:
@@ -404,7 +439,9 @@ def refusal_hook(ctx: HeguiContext, clock: Clock = utc_now) -> Callable[[Exchang
                              worst_severity(st.input_decision, st.output_decision), input_refused,
                              "input" if input_refused else "output")
         try:
-            await anyio.to_thread.run_sync(after_refusal, ctx, ex, clock)
+            out = await anyio.to_thread.run_sync(after_refusal, ctx, ex, clock)
+            if "sanction" in out and gate is not None:
+                gate.forget(ex.user_id)
         except Exception as err:  # enforcement bookkeeping never fails the (already audited) answer
             log.error("incident/sanction hook failed for %s: %s", st.record_id, type(err).__name__)
 
