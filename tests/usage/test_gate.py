@@ -38,6 +38,7 @@ def test_long_stream_counts_until_it_ends(sqlite_ctx: HeguiContext) -> None:
     assert st.minor is True
     clock.advance(minutes=4)  # the answer streams for four minutes
     gate.finish(st)
+    gate.flush()
     assert gate.store.peek(p.user_id, clock(), SH).today_seconds == 240
 
 
@@ -49,4 +50,5 @@ def test_refused_exchange_is_not_counted_at_its_end(sqlite_ctx: HeguiContext) ->
         gate(st)
     assert exc.value.status == 403 and exc.value.code == "curfew"
     gate.finish(st)
+    gate.flush()
     assert gate.store.peek(p.user_id, clock(), SH).session_start is None

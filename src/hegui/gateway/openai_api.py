@@ -49,7 +49,7 @@ async def chat_completions(request: Request) -> Response:
         st.request_content = messages
         last_user = next((m.text() for m in reversed(req.messages) if m.role == "user"), req.messages[-1].text())
         st.lang = detect_language(last_user)
-        gw.check_usage(st)
+        await gw.check_usage_async(st)
         upstream = gw.route(st, req.model)
         decision = gw.moderate_conversation(st, messages)
     except ApiError as err:
@@ -150,7 +150,7 @@ async def embeddings(request: Request) -> Response:
             raise ApiError(400, "token-array input cannot be moderated: send the text itself", "invalid_request_error",
                            "input", "unmoderatable_input")
         st.request_content = texts
-        gw.check_usage(st)
+        await gw.check_usage_async(st)
         upstream = gw.route(st, req.model)
         for t in texts:
             d = gw.moderate_text(st, str(t), "input")

@@ -182,6 +182,11 @@ class Gateway:
         for check in self.usage_checks:
             check(st)
 
+    async def check_usage_async(self, st: ExchangeState) -> None:
+        """The usage steps in a worker thread: they read and write counters, which must not block the loop."""
+        if self.usage_checks:
+            await anyio.to_thread.run_sync(self.check_usage, st)
+
     # 3. input moderation -------------------------------------------------------------------------
     def moderation_context(self, st: ExchangeState) -> ModerationContext:
         """Language of the conversation, minor status (set by the identity domain), PII tokens."""

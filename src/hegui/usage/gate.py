@@ -16,6 +16,7 @@ hammer the gateway. Minors' exchanges are moderated with ``st.minor = True`` (th
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -55,6 +56,8 @@ class UsageGate:
         self.gap = timedelta(minutes=self.minors.session_gap_minutes)
         self.store = store if store is not None else store_for(ctx)
         self._open: set[str] = set()
+        self._ends = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hegui-usage")
+        self._last: Future[None] | None = None
 
     def facts(self, user_id: str) -> tuple[date | None, GuardianSettings | None]:
         with self.ctx.db.session() as s:
@@ -106,16 +109,28 @@ class UsageGate:
         self._open.add(st.record_id)
 
     def finish(self, st: ExchangeState) -> None:
-        """Count the exchange's end (a stream's duration is use); never fails the exchange."""
+        """Count the exchange's end (a stream's duration is use); never fails the exchange.
+
+        Called on the event loop when the answer is complete, so the counter write goes to a
+        background thread (one, so end-of-exchange touches stay in order); ``flush()`` waits for it.
+        """
         if st.record_id not in self._open:
             return
         self._open.discard(st.record_id)
         if st.principal is None:
             return
+        self._last = self._ends.submit(self._touch_end, st.principal.user_id, self.clock(), st.record_id)
+
+    def _touch_end(self, user_id: str, now: datetime, record_id: str) -> None:
         try:
-            self.store.touch(st.principal.user_id, self.clock(), self.gap, self.tz)
+            self.store.touch(user_id, now, self.gap, self.tz)
         except Exception as err:  # the answer is already delivered; log and carry on
-            log.error("usage accounting at the end of exchange %s failed: %s", st.record_id, type(err).__name__)
+            log.error("usage accounting at the end of exchange %s failed: %s", record_id, type(err).__name__)
+
+    def flush(self) -> None:
+        """Wait until every end-of-exchange touch submitted so far is written."""
+        if self._last is not None:
+            self._last.result()
 
 
 def _window(w: tuple[object, object] | None) -> str:
