@@ -185,3 +185,11 @@ def test_full_flow_never_logs_the_id_or_phone(ctx: HeguiContext, caplog: pytest.
     assert uid in text_all  # the console sender did log (the code, with the user id only)
     for secret in (number, PHONE, PHONE[-4:] + " ", "王五"):
         assert secret not in text_all
+
+
+def test_passport_holder_declares_a_birth_date(ctx: HeguiContext) -> None:
+    svc, _, _ = _svc(ctx)
+    st = svc.register("李四", "passport", "E12345678", PHONE, birth_date="2012-05-01").status
+    assert (st.birth_date, st.birth_source) == (date(2012, 5, 1), "declared")
+    rid = svc.register("张三", "resident_id", make_id("19900101"), PHONE, birth_date="2012-05-01").status
+    assert (rid.birth_date, rid.birth_source) == (date(1990, 1, 1), "document")  # the document wins

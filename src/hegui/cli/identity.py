@@ -56,10 +56,12 @@ def register(
     mobile: Annotated[str, typer.Option("--mobile", help="mainland mobile number")],
     doc_type: Annotated[str, typer.Option("--doc-type", help=f"one of {', '.join(DOC_TYPES)}")] = "resident_id",
     display_name: Annotated[str | None, typer.Option("--display-name", help="non-identifying account label")] = None,
+    birth_date: Annotated[str | None, typer.Option(
+        "--birth-date", help="YYYY-MM-DD, for documents whose number carries none (passport, permits)")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Register an account with real-name data; prints its API key (usable once verified and agreed)."""
-    reg = _service().register(name, doc_type, doc_number, mobile, display_name)
+    reg = _service().register(name, doc_type, doc_number, mobile, display_name, birth_date)
     if json_out:
         print_json({"user_id": reg.issued.user_id, "api_key": reg.issued.api_key, "state": reg.status.state})
         return

@@ -42,6 +42,7 @@ class RegisterBody(_Body):
     document_number: str
     mobile: str
     display_name: str | None = None
+    birth_date: str | None = Field(default=None, description="YYYY-MM-DD; used when the document has none")
 
 
 class CodeBody(_Body):
@@ -106,7 +107,7 @@ async def register(request: Request) -> JSONResponse:
     body = validate(RegisterBody, await read_json(request, MAX_BODY))
     svc = service(request)
     reg = await _run(svc.register, body.name, body.document_type, body.document_number, body.mobile,
-                     body.display_name)
+                     body.display_name, body.birth_date)
     return JSONResponse({"user_id": reg.issued.user_id, "api_key": reg.issued.api_key, "state": reg.status.state,
                          "next": "POST /v1/identity/code to receive a one-time code on your mobile, then "
                                  "POST /v1/identity/verify {\"code\": …}, then accept the agreement"},

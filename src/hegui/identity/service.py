@@ -27,7 +27,7 @@ from hegui.context import HeguiContext
 from hegui.errors import HeguiError, InvalidInputError, NotFoundError
 from hegui.identity.accounts import IssuedKey, add_user
 from hegui.identity.sms import ConsoleSmsSender, HttpSmsSender, SmsSender
-from hegui.identity.verification import check_document, check_mobile, check_name
+from hegui.identity.verification import check_document, check_mobile, check_name, parse_birth_date
 from hegui.identity.verifiers import FormatOnlyVerifier, HttpVerifier, IdentityVerifier
 from hegui.store.models.identity import User
 from hegui.store.models.verification import IdentityProfile, VerificationCode
@@ -150,7 +150,7 @@ class IdentityService:
 
     # registration ------------------------------------------------------------------------------------
     def register(self, name: str, doc_type: str, doc_number: str, mobile: str,
-                 display_name: str | None = None) -> Registration:
+                 display_name: str | None = None, birth_date: str | None = None) -> Registration:
         """Create an account with its (restricted) API key and record the sealed identity data.
 
         The key authenticates the next steps (code, agreement); the gateway refuses model calls until
@@ -162,6 +162,9 @@ class IdentityService:
         label = (display_name or "").strip() or "registered user"
         if len(label) > 200:
             raise InvalidInputError("display name is longer than 200 characters")
+        born, source = doc.birth_date, "document" if doc.birth_date else None
+        if birth_date and born is None:  # passports and permits carry no birth date in the number
+            born, source = parse_birth_date(birth_date, self._today()), "declared"
         dh = self.doc_hash(doc.doc_type, doc.number)
         now = self.clock()
         with self.db.session() as s:
@@ -171,7 +174,7 @@ class IdentityService:
             p = IdentityProfile(user_id=uid, state="unverified", name_sealed=self._seal(uid, real_name),
                                 doc_type=doc.doc_type, doc_sealed=self._seal(uid, doc.number), doc_hash=dh,
                                 mobile_sealed=self._seal(uid, m), mobile_hash=self.mobile_hash(m),
-                                birth_date=doc.birth_date, birth_source="document" if doc.birth_date else None,
+                                birth_date=born, birth_source=source,
                                 updated_at=now, created_at=now)
             s.add(p)
             s.flush()
