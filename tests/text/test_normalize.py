@@ -254,3 +254,22 @@ def test_sparse_offset_map_for_long_texts_matches_the_reference(text: str) -> No
         assert nt.spans_to_original(spans) == [ref.span_to_original(s, e) for s, e in spans]
     finally:
         _IndexMap.DENSE_MAX = saved
+
+
+SHORT_PATH_ALPHABET = [c for c in TRICKY if c not in "ßﬁ"] + ["\ufdd0", "\ufdd1", "\ufe0f", "、"]
+
+
+@given(st.text(alphabet=st.sampled_from(SHORT_PATH_ALPHABET), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_short_path_with_deletions_matches_the_reference_text_and_offsets(text: str) -> None:
+    ref = N._normalize_str(text)
+    nt = N._normalize_short(text)
+    assert nt.text == ref.text
+    n = len(ref.text)
+    spans = [(s, e) for s in range(n) for e in range(s + 1, min(n, s + 3) + 1)]
+    assert nt.spans_to_original(spans) == [ref.span_to_original(s, e) for s, e in spans]
+
+
+def test_sentinel_code_points_in_the_input_are_kept() -> None:
+    assert N.normalize("炸\ufdd0药\ufdd1").text == "炸\ufdd0药\ufdd1"
+    assert N.normalize("a\u200bb\ufdd0").text == "ab\ufdd0"

@@ -125,11 +125,13 @@ def _squash_edits(text: str, pattern: re.Pattern[str]) -> list[_Edit]:
 _Stage = str | npt.NDArray[np.uint32]
 #: class codes as bytes: a separator run (``CLS_SEP``) with a CJK character (``CLS_CJK``) on both sides
 _SEP_BYTE = bytes([tables.CLS_SEP])
-_SENTINEL_CHAR = chr(tables.SENTINEL)
+_DELETED_CHAR = chr(tables.SENTINEL_DELETE)
+_EXPANDED_CHAR = chr(tables.SENTINEL_EXPAND)
 _U32 = np.dtype(np.uint32)
 _SEP_RUN = re.compile(re.escape(_SEP_BYTE) + b"(?<=" + re.escape(bytes([tables.CLS_CJK]) + _SEP_BYTE) + b")"
                       + re.escape(_SEP_BYTE) + b"*(?=" + re.escape(bytes([tables.CLS_CJK])) + b")")
 _Mask = npt.NDArray[np.bool_]
+_Spans = list[tuple[int, int]]
 
 
 def _deleted(mask: _Mask | None) -> npt.NDArray[np.intp] | None:
@@ -221,17 +223,18 @@ def _as_str(stage: _Stage) -> str:
 class NormalizedText:
     """The canonical form ``text`` of ``original``, and the map from ``text`` spans back to ``original``."""
 
-    __slots__ = ("_keep", "_keep1", "_maps", "_normalizer", "_s1", "_s2", "original", "text")
+    __slots__ = ("_cuts", "_keep", "_keep1", "_maps", "_normalizer", "_s1", "_s2", "original", "text")
 
     def __init__(self, original: str, text: str, s1: _Stage, s2: _Stage, normalizer: Normalizer,
-                 keep: tuple[_Mask | None, _Mask | list[tuple[int, int]] | None, _Mask | None] | None = None,
-                 keep1: _Mask | bool = False) -> None:
+                 keep: tuple[_Mask | None, _Mask | None, _Mask | None] | None = None,
+                 keep1: _Mask | bool = False, cuts: tuple[_Spans, _Spans] | None = None) -> None:
         self.original = original
         self.text = text
         self._s1 = s1
         self._s2 = s2
         self._normalizer = normalizer
-        self._keep = keep  # vectorised/short path: the deletion masks of stages 1, 2 (or its spans) and 3
+        self._keep = keep  # vectorised path: the deletion masks of stages 1, 2 and 3
+        self._cuts = cuts  # short path: spans deleted by stage 1 (of original) and stage 2 (of s1)
         self._keep1 = keep1  # hybrid path: stage 1 vectorised (its mask, or True if nothing was deleted)
         self._maps: list[_StageMap | _IndexMap] | None = None
 
@@ -242,19 +245,18 @@ class NormalizedText:
         if self._maps is None:
             n = self._normalizer
             maps: list[_StageMap | _IndexMap]
+            if self._cuts is not None:
+                # short path: sparse Python maps from the cut spans, far cheaper to build for a few
+                # hits than the arrays of ``_IndexMap``
+                cuts1, cuts2 = self._cuts
+                maps = [_StageMap(_span_edits(cuts1))] if cuts1 else []
+                maps.append(_StageMap(_span_edits(cuts2)))
+                if n.squash is not None and self.text is not self._s2:
+                    maps.append(_StageMap(_squash_edits(_as_str(self._s2), n.squash)))
+                self._maps = maps
+                return maps
             if self._keep is not None:
-                keep1, keep2, keep3 = self._keep
-                if keep1 is None and (keep2 is None or isinstance(keep2, list)):
-                    # short path (stage 1 deleted nothing; stage-2 cuts as spans): sparse Python maps,
-                    # far cheaper to build for a few hits than the arrays of ``_IndexMap``
-                    maps = [_StageMap(_span_edits(keep2 or []))]
-                    if keep3 is not None and n.squash is not None:
-                        maps.append(_StageMap(_squash_edits(_as_str(self._s2), n.squash)))
-                    self._maps = maps
-                    return maps
-                if isinstance(keep2, list):  # pragma: no cover - the short path never deletes in stage 1
-                    raise AssertionError("stage-2 spans with stage-1 deletions")
-                self._maps = [_IndexMap(len(self.original), keep1, keep2, keep3)]
+                self._maps = [_IndexMap(len(self.original), *self._keep)]
                 return self._maps
             if self._keep1 is not False:
                 mask = None if self._keep1 is True else self._keep1
@@ -337,8 +339,10 @@ class Normalizer:
         self._slut = tables.sentinel_lut(self.steps)
         self._squash_needle = b"\x01" * (self.steps.squash_repeats_min - 1)
         self._strip = self.steps.strip_separators
-        #: texts at least this long take the fully vectorised path; shorter ones the hybrid one
+        #: texts at least this long take the fully vectorised path; shorter ones the short path
         self.vector_min_length = 300
+        #: texts with an expanding character (ß, ﬁ …): shorter than this the hybrid path, else the vector one
+        self.hybrid_max_length = 300
         #: long texts are processed in blocks of about this many code points (cut where no step can cross)
         self.chunk_length = 1 << 16
         self._cls = tables.class_lut()
@@ -349,6 +353,10 @@ class Normalizer:
             return NormalizedText(text, text, text, text, self)
         if len(text) < self.vector_min_length:
             return self._normalize_short(text)
+        return self._normalize_vector(text)
+
+    def _normalize_vector(self, text: str) -> NormalizedText:
+        """Long texts: every stage on code-point arrays, block-wise (see module doc)."""
         a = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         if len(a) <= self.chunk_length:
             m = self._lut.take(a)
@@ -459,12 +467,25 @@ class Normalizer:
         """
         m = self._slut.take(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=_U32))
         s1 = m.tobytes().decode("utf-32-le", "surrogatepass")
-        if _SENTINEL_CHAR in s1:
-            return self._normalize_hybrid(text)  # deletions/expansions (or a real U+FDD0): the exact path
+        cuts1: _Spans = []
+        if _DELETED_CHAR in s1 or _EXPANDED_CHAR in s1:
+            if _EXPANDED_CHAR in s1 or _DELETED_CHAR in text or _EXPANDED_CHAR in text:
+                # expansions (ß, ﬁ …) or a real sentinel character in the input: the exact path
+                if len(text) < self.hybrid_max_length:
+                    return self._normalize_hybrid(text)
+                return self._normalize_vector(text)
+            keep1 = m != tables.SENTINEL_DELETE
+            m = m[keep1]
+            s1 = s1.replace(_DELETED_CHAR, "")
+            for i in (~keep1).nonzero()[0].tolist():  # deleted characters as spans of the original
+                if cuts1 and cuts1[-1][1] == i:
+                    cuts1[-1] = (cuts1[-1][0], i + 1)
+                else:
+                    cuts1.append((i, i + 1))
         spans: list[tuple[int, int]] | None = None
         s2 = s1
         crossed = False  # a cut joins two equal characters (a repeat stage 2 creates)
-        if self._strip and len(text) > 2:
+        if self._strip and len(m) > 2:
             classes = self._cls.take(m).tobytes()
             if _SEP_BYTE in classes:
                 spans = [r.span() for r in _SEP_RUN.finditer(classes)] or None
@@ -491,7 +512,7 @@ class Normalizer:
             m3, keep3 = self._squash_steps(m2)
             if keep3 is not None:
                 s3 = m3.tobytes().decode("utf-32-le", "surrogatepass")
-        return NormalizedText(text, s3, s1, s2, self, (None, spans, keep3))
+        return NormalizedText(text, s3, s1, s2, self, cuts=(cuts1, spans or []))
 
     def _normalize_hybrid(self, text: str) -> NormalizedText:
         """Short texts: the table look-up vectorised, the two context steps by regex (fewer numpy calls)."""

@@ -307,17 +307,19 @@ def translate_lut(steps: NormalisationSteps) -> npt.NDArray[np.uint32]:
     return lut
 
 
-#: ``sentinel_lut`` value for every character that is deleted or expanded: a noncharacter, so the
-#: short-text path can find such characters with one ``in`` on the decoded string (real U+FDD0 in
-#: the input just takes the exact path too)
-SENTINEL = 0xFDD0
+#: ``sentinel_lut`` values for characters that are deleted / expanded: noncharacters, so the short-text
+#: path finds such characters with one ``in`` on the decoded string (a real U+FDD0/U+FDD1 in the input
+#: sends the text down the exact path)
+SENTINEL_DELETE = 0xFDD0
+SENTINEL_EXPAND = 0xFDD1
 
 
 @lru_cache(maxsize=32)
 def sentinel_lut(steps: NormalisationSteps) -> npt.NDArray[np.uint32]:
-    """``translate_lut`` with ``DELETE``/``EXPAND`` replaced by ``SENTINEL`` (always a valid code point)."""
+    """``translate_lut`` with ``DELETE``/``EXPAND`` replaced by the sentinels (valid code points)."""
     lut = translate_lut(steps).copy()
-    lut[lut >= DELETE] = SENTINEL
+    lut[lut == DELETE] = SENTINEL_DELETE
+    lut[lut == EXPAND] = SENTINEL_EXPAND
     lut.setflags(write=False)
     return lut
 
