@@ -249,3 +249,28 @@ def test_security_headers_on_console_pages(con: Console) -> None:
     r = con.http.get("/console/login")
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_dashboard_does_not_wait_for_slow_evidence_checks(con: Console, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from hegui.console import app as console_app
+    from hegui.obligations import report
+
+    release = threading.Event()
+
+    def slow_report(ctx: HeguiContext) -> list[object]:
+        release.wait()
+        return list(report(ctx))
+
+    cache = console_app.ObligationCache()
+    monkeypatch.setattr(con.app.state, "console_obligations", cache)
+    monkeypatch.setattr(console_app, "obligations_report", slow_report)
+    monkeypatch.setattr(console_app, "OBLIGATIONS_WAIT", 0.0)
+    c = con.login("auditor")
+    first = c.get("/console/dashboard")
+    assert first.status_code == 200 and "证据检查仍在进行" in first.text and 'class="oblig ' not in first.text
+    release.set()
+    assert cache._thread is not None
+    cache._thread.join()
+    assert 'class="oblig st-' in c.get("/console/dashboard").text
