@@ -110,7 +110,7 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
     @app.exception_handler(SQLAlchemyError)
     async def _db_error(_: Request, err: SQLAlchemyError) -> JSONResponse:
-        log.error("database error: %s", type(err).__name__)
+        log.error("database error: %s: %s", type(err).__name__, getattr(err, "orig", None) or "")
         return db_unavailable().response()
 
     @app.exception_handler(HeguiError)
