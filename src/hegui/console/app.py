@@ -724,7 +724,7 @@ async def public_process(request: Request) -> HTMLResponse:
 async def public_complaint_form(request: Request) -> HTMLResponse:
     ctx = _ctx(request)
     svc = cases_mod.service(ctx, "complaints")
-    cats = list(svc.policy()["categories"]) if svc is not None else []
+    cats = dict(svc.policy()["categories"]) if svc is not None else {}
     return _public(request, "public_complaint.html", available=svc is not None, categories=cats, ack=None,
                    error=None)
 
@@ -735,9 +735,9 @@ async def public_complaint(request: Request) -> HTMLResponse:
     ctx = _ctx(request)
     svc = cases_mod.service(ctx, "complaints")
     if svc is None:
-        return _public(request, "public_complaint.html", status=404, available=False, categories=[], ack=None,
+        return _public(request, "public_complaint.html", status=404, available=False, categories={}, ack=None,
                        error=None)
-    cats = list(svc.policy()["categories"])
+    cats = dict(svc.policy()["categories"])
     ids = [x.strip() for x in field(form, "record_ids").replace(",", " ").split() if x.strip()]
     try:
         ack = await _run(lambda: svc.file(field(form, "category"), field(form, "description"),
