@@ -274,3 +274,25 @@ def test_dashboard_does_not_wait_for_slow_evidence_checks(con: Console, monkeypa
     assert cache._thread is not None
     cache._thread.join()
     assert 'class="oblig st-' in c.get("/console/dashboard").text
+
+
+def test_admin_creates_and_disables_a_staff_account(con: Console) -> None:
+    c = con.login("admin")
+    r = _post(c, "/console/staff", "/console/staff", username="newofficer", role="compliance",
+              password="a long new password", display_name="新专员")
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    officer = TestClient(con.app, follow_redirects=False)
+    from consolekit import login_as
+
+    login_as(officer, "newofficer", "a long new password")
+    assert officer.get("/console/lexicon").status_code == 200
+    r = _post(c, "/console/staff", "/console/staff/newofficer/status", status="disabled")
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    assert officer.get("/console/lexicon").status_code == 303  # the session ended with the account
+    assert [e.action for e in staff_mod.events(con.ctx.db, target="newofficer")[0]] == ["staff_status", "staff_create"]
+
+
+def test_admin_cannot_disable_their_own_account(con: Console) -> None:
+    c = con.login("admin")
+    r = _post(c, "/console/staff", "/console/staff/admin1/status", status="disabled")
+    assert r.status_code == 400  # type: ignore[attr-defined]

@@ -691,8 +691,42 @@ async def activity_export(request: Request, st: Exporter) -> StreamingResponse:
 
 @router.get("/staff")
 async def staff_list(request: Request, st: Admin) -> HTMLResponse:
+    return await _staff_page(request, st)
+
+
+async def _staff_page(request: Request, st: Staff, status: int = 200, error: str | None = None) -> HTMLResponse:
     rows = await _run(staff_mod.list_staff, _ctx(request).db)
-    return _page(request, st, "staff.html", rows=rows)
+    return _page(request, st, "staff.html", status=status, rows=rows, roles=staff_mod.STAFF_ROLES, error=error,
+                 ok=_flash(request))
+
+
+@router.post("/staff")
+async def staff_create(request: Request, st: Admin) -> Response:
+    form = await checked_form(request, st)
+    ctx = _ctx(request)
+    username, role = field(form, "username").strip(), field(form, "role")
+    try:
+        await _run(lambda: staff_mod.create_staff(ctx.db, username, role, field(form, "password"),
+                                                  field(form, "display_name") or None))
+    except HeguiError as err:
+        return await _staff_page(request, st, 400, str(err))
+    await _run(lambda: staff_mod.record(ctx.db, st, "staff_create", username, role=role))
+    return _redirect(f"/console/staff?ok={quote(username)}")
+
+
+@router.post("/staff/{username}/status")
+async def staff_status(request: Request, username: str, st: Admin) -> Response:
+    form = await checked_form(request, st)
+    ctx = _ctx(request)
+    status = field(form, "status")
+    if username == st.username and status != "active":
+        return await _staff_page(request, st, 400, "you cannot disable your own account")
+    try:
+        await _run(staff_mod.set_status, ctx.db, username, status)
+    except HeguiError as err:
+        return await _staff_page(request, st, 400, str(err))
+    await _run(lambda: staff_mod.record(ctx.db, st, "staff_status", username, status=status))
+    return _redirect(f"/console/staff?ok={quote(username)}")
 
 
 # ---- public pages ----------------------------------------------------------------------------------

@@ -96,6 +96,8 @@ ZH: dict[str, str] = {
     "Confirm": "确认", "Lift": "解除", "completed": "已办结", "dismissed": "已排除", "reported": "已报告",
     "closed": "已关闭", "done": "已完成", "cancelled": "已取消", "warn": "警示", "restrict": "限制功能",
     "suspend": "暂停服务", "terminate": "终止服务", "Exchange content": "交互内容", "below minimum": "项低于最低要求",
+    "Disable": "停用", "Enable": "启用", "New staff account": "新建工作人员账户", "Create": "创建",
+    "A locked account is unlocked by setting a new password": "锁定的账户需设置新密码后解锁",
     "as of": "更新于", "resolved or rejected": "已解决或已驳回",
     "The evidence checks are still running; reload in a moment.": "证据检查仍在进行，请稍后刷新。",
     "active": "正常", "disabled": "已停用", "locked": "已锁定",
