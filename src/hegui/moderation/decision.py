@@ -48,7 +48,11 @@ class ModerationContext:
 
 @dataclass
 class Decision:
-    """The verdict on one text (or one conversation) and everything needed to explain it."""
+    """The verdict on one text (or one conversation) and everything needed to explain it.
+
+    (``ModerationEngine.moderate`` builds the common allow decision with positional arguments: keep
+    the field order in step with it.)
+    """
 
     action: Action
     categories: list[str] = field(default_factory=list)

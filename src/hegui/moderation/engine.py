@@ -329,7 +329,9 @@ class ModerationEngine:
             if found:
                 findings.extend(found)
         if not findings:
-            return Decision(self._default_action, rule=self._default_rule, direction=direction, errors=errors)
+            # positional: skips the dataclass's default factories (~0.2 µs of a ~10 µs call)
+            return Decision(self._default_action, [], [], self._default_rule, None, None, None, {}, direction, None,
+                            errors)
         scores: dict[str, float] = {}
         minor = context.minor if context is not None else False
         rulings = self.rulings(findings, direction, minor, scores)
