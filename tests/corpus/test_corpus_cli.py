@@ -18,21 +18,43 @@ def hegui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           timeout=300)
 
 
-def test_source_commands_and_missing_evidence(tmp_path: Path) -> None:
+def in_process(*args: str) -> int:
+    """``hegui ARGS`` through the real entry point (``run``: errors → one line, exit 2), in this
+    process; the caller reads the output with capsys. The working directory is the test's own
+    tmp_path (see conftest), so the installation is fresh."""
+    from hegui.cli import main
+
+    old = sys.argv
+    sys.argv = ["hegui", *args]
+    try:
+        main.run()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = old
+    return code
+
+
+def test_source_commands_and_missing_evidence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "LICENSE").write_text("CC0 1.0", encoding="utf-8")
-    r = hegui("corpus", "source", "add", "web", "--kind", "open", "--evidence", "LICENSE", "--json", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["evidence"][0]["kind"] == "licence"
-    assert hegui("corpus", "source", "add", "crawl", "--kind", "self", cwd=tmp_path).returncode == 0
-    listed = json.loads(hegui("corpus", "source", "list", "--json", cwd=tmp_path).stdout)
+    code = in_process("corpus", "source", "add", "web", "--kind", "open", "--evidence", "LICENSE", "--json")
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert json.loads(out.out)["evidence"][0]["kind"] == "licence"
+    assert in_process("corpus", "source", "add", "crawl", "--kind", "self") == 0
+    capsys.readouterr()
+    in_process("corpus", "source", "list", "--json")
+    listed = json.loads(capsys.readouterr().out)
     assert {s["name"]: s["missing_evidence"] for s in listed} == {"crawl": ["collection_record", "opt_out"],
                                                                   "web": []}
-    shown = hegui("corpus", "source", "show", "crawl", cwd=tmp_path)
-    assert "missing evidence: collection_record, opt_out" in shown.stdout
+    in_process("corpus", "source", "show", "crawl")
+    assert "missing evidence: collection_record, opt_out" in capsys.readouterr().out
 
 
 BAD_INPUTS: list[tuple[str, ...]] = [
     ("corpus", "source", "add", "x", "--kind", "scraped"),
+    ("corpus", "source", "add", "web", "--kind", "open"),
     ("corpus", "source", "show", "nobody"),
     ("corpus", "audit", "data", "--out", "o"),
     ("corpus", "audit", "nobody=.", "--out", "o"),
@@ -42,13 +64,16 @@ BAD_INPUTS: list[tuple[str, ...]] = [
 ]
 
 
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "data").mkdir()
-    assert hegui("corpus", "source", "add", "web", "--kind", "open", "--licence", "MIT", cwd=tmp_path).returncode == 0
+    assert in_process("corpus", "source", "add", "web", "--kind", "open", "--licence", "MIT") == 0
+    capsys.readouterr()
     for args in BAD_INPUTS:
-        r = hegui(*args, cwd=tmp_path)
-        assert r.returncode == 2, (args, r.stdout + r.stderr)
-        assert "Traceback" not in r.stderr and r.stderr.strip().startswith("error:"), args
+        code = in_process(*args)
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert "Traceback" not in err and err.strip().startswith("error:") and len(err.strip().splitlines()) == 1, \
+            (args, err)
 
 
 @pytest.mark.slow
