@@ -30,6 +30,7 @@ from hegui.store.models.verification import IdentityProfile
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).parents[2] / "artifacts" / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -122,7 +123,7 @@ def test_training_opt_out_is_reachable_within_four_clicks(server: Server, page: 
     click("#to-training")
     page.fill("input[name=api_key]", server.user_key)
     click("#optout")
-    assert page.locator("#optout-done").is_visible()
+    expect(page.locator("#optout-done")).to_be_visible()
     assert clicks <= server.ctx.pack.figures.training_opt_out_max_clicks
     shot(page, "public-training-opt-out")
 
@@ -139,10 +140,10 @@ def test_compliance_adds_a_term_and_the_gateway_refuses_it(server: Server, page:
     page.select_option("#add-form select[name=category]", "A1.4")
     page.select_option("#add-form select[name=severity]", "3")
     page.click("#add-form button[type=submit]")
-    assert page.locator("#terms .term", has_text=NEW_TERM).count() == 1
+    expect(page.locator("#terms .term", has_text=NEW_TERM)).to_have_count(1)
     page.fill("#test-form textarea[name=text]", f"有人问：{NEW_TERM}，能详细说说吗？")
     page.click("#test-form button[type=submit]")
-    assert page.locator("#test-result mark.hit", has_text=NEW_TERM).count() == 1
+    expect(page.locator("#test-result mark.hit", has_text=NEW_TERM)).to_have_count(1)
     shot(page, "lexicon")
     res = httpx.post(server.url + "/v1/moderations", json=body, headers=headers).json()["results"][0]
     assert res["flagged"] is True and "A1.4" in res["hegui"]["categories"]
@@ -153,13 +154,13 @@ def test_reviewer_reviews_a_flagged_exchange_and_is_refused_the_users_page(serve
     page.click("nav >> text=审核队列")
     shot(page, "review-queue")
     page.locator("table.table tbody tr td a").first.click()
-    assert page.locator(".msg-text mark.hit").count() >= 1
+    expect(page.locator(".msg-text mark.hit").first).to_be_visible()
     page.check("input[value=confirmed]")
     page.fill("textarea[name=note]", "确认违规，已加入整改")
     page.click("form.stack button[type=submit]")
-    assert page.locator(".review-entry", has_text="确认违规").count() == 1
+    expect(page.locator(".review-entry", has_text="确认违规")).to_have_count(1)
     shot(page, "review-item")
-    assert page.locator("nav >> text=用户").count() == 0  # not offered in the navigation
+    expect(page.locator("nav >> text=用户")).to_have_count(0)  # not offered in the navigation
     resp = page.goto(server.url + "/console/users")
     assert resp.status == 403 and page.locator("h1", has_text="无权访问").count() == 1
     shot(page, "forbidden")
@@ -179,37 +180,42 @@ def test_complaint_is_worked_to_resolution(server: Server, page: Any) -> None:
     page.click(f"text={ticket}")
     page.select_option("#action-move select[name=status]", "triage")
     page.click("#action-move button[type=submit]")
-    assert page.locator("#case-status").inner_text() == "分诊"
+    expect(page.locator("#case-status")).to_have_text("分诊")
     page.select_option("#action-move select[name=status]", "resolved")
     page.fill("#action-move textarea[name=outcome]", "已核实，相关词条已加入词库并下架内容。")
     page.click("#action-move button[type=submit]")
-    assert page.locator("#case-status").inner_text() == "已解决"
+    expect(page.locator("#case-status")).to_have_text("已解决")
     shot(page, "complaint-resolved")
     page.click("text=← 投诉举报")
     shot(page, "complaints-queue")
 
 
-def test_admin_previews_a_policy_change_as_a_diff(server: Server, page: Any) -> None:
+def test_admin_saves_a_policy_change_after_its_diff(server: Server, page: Any) -> None:
     login(page, server, "admin")
     page.click("nav >> text=策略包")
     area = page.locator("textarea[name=text]")
     text = area.input_value()
     area.fill(text.replace("complaint_resolve_days: 15", "complaint_resolve_days: 10", 1))
     page.click("form.stack button[type=submit] >> text=预览变更")
-    assert page.locator("pre.diff .d-add").count() >= 1
+    expect(page.locator("pre.diff .d-add").first).to_be_visible()
     shot(page, "policy-diff")
+    page.fill("input[name=comment]", "缩短投诉办结时限")
+    page.click("text=保存策略包")
+    expect(page.locator(".alert-good")).to_have_count(1)
+    saved = (server.ctx.settings.data_dir / "packs" / "operator.yaml").read_text(encoding="utf-8")
+    assert saved == text.replace("complaint_resolve_days: 15", "complaint_resolve_days: 10", 1).replace("\r\n", "\n")
     page.click("nav >> text=合规义务")
     shot(page, "obligations")
     page.click("nav >> text=用户")
     shot(page, "users")
     page.click("nav >> text=操作日志")
-    assert page.locator("td.mono", has_text="view_content").count() >= 1
+    expect(page.locator("td.mono", has_text="policy_save")).to_have_count(1)
     shot(page, "activity")
 
 
 def test_auditor_dashboard_in_english(server: Server, page: Any) -> None:
     login(page, server, "auditor")
     page.click("text=EN")
-    assert page.locator("h1", has_text="Dashboard").count() == 1
+    expect(page.locator("h1", has_text="Dashboard")).to_have_count(1)
     assert page.locator("svg.chart rect").count() > 10
     shot(page, "dashboard-en")
