@@ -188,9 +188,11 @@ class UpstreamPool:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _raise_for_status(u: Upstream, status: int, body: bytes) -> None:
+    def _raise_for_status(u: Upstream, status: int, body: bytes, retry_after: str | None = None) -> None:
         if status < 400:
             return
+        # The upstream's back-off hint (429/503) reaches the client, so SDK retries wait as asked.
+        hint = {"retry-after": retry_after} if retry_after and retry_after.strip().isdigit() else None
         detail = ""
         try:
             err = json.loads(body).get("error")
@@ -198,14 +200,17 @@ class UpstreamPool:
         except (ValueError, AttributeError):
             detail = ""
         if status >= 500:
-            raise upstream_failed(u.name, f"answered HTTP {status}" + (f": {detail[:200]}" if detail else ""))
+            err5 = upstream_failed(u.name, f"answered HTTP {status}" + (f": {detail[:200]}" if detail else ""))
+            err5.headers.update(hint or {})
+            raise err5
         # 4xx: the request itself was refused upstream; say so with the upstream's reason.
         raise ApiError(status, f"upstream {u.name!r} rejected the request (HTTP {status})"
-                       + (f": {detail[:300]}" if detail else ""), "invalid_request_error", None, "upstream_rejected")
+                       + (f": {detail[:300]}" if detail else ""), "invalid_request_error", None, "upstream_rejected",
+                       hint)
 
     async def post_json(self, u: Upstream, path: str, body: dict[str, Any]) -> dict[str, Any]:
         resp = await self._send(u, "POST", path, body, stream=False)
-        self._raise_for_status(u, resp.status_code, resp.content)
+        self._raise_for_status(u, resp.status_code, resp.content, resp.headers.get("retry-after"))
         try:
             data = resp.json()
         except ValueError:
@@ -225,7 +230,7 @@ class UpstreamPool:
                 content = b""
             finally:
                 await resp.aclose()
-            self._raise_for_status(u, resp.status_code, content)
+            self._raise_for_status(u, resp.status_code, content, resp.headers.get("retry-after"))
         return UpstreamStream(u, resp, started)
 
     async def list_models(self) -> list[dict[str, Any]]:
