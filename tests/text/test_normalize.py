@@ -273,3 +273,13 @@ def test_short_path_with_deletions_matches_the_reference_text_and_offsets(text: 
 def test_sentinel_code_points_in_the_input_are_kept() -> None:
     assert N.normalize("炸\ufdd0药\ufdd1").text == "炸\ufdd0药\ufdd1"
     assert N.normalize("a\u200bb\ufdd0").text == "ab\ufdd0"
+
+
+@given(st.text(alphabet=st.sampled_from(SHORT_PATH_ALPHABET), min_size=200, max_size=899))
+@settings(max_examples=40, deadline=None)
+def test_short_path_on_texts_up_to_the_vector_threshold_matches_the_reference(text: str) -> None:
+    ref = N._normalize_str(text)
+    nt = N.normalize(text)
+    assert len(text) < N.vector_min_length and nt.text == ref.text
+    spans = [(i, i + 1) for i in range(len(ref.text))] + [(0, len(ref.text))] * bool(ref.text)
+    assert nt.spans_to_original(spans) == [ref.span_to_original(s, e) for s, e in spans]
