@@ -55,8 +55,13 @@ def export(
     until: Annotated[str | None, typer.Option("--until", help="to this time (exclusive), ISO-8601")] = None,
     decrypt: Annotated[bool, typer.Option("--decrypt", help="include the decrypted content (needs the key)")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write to this file instead of stdout")] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite the output file if it exists")] = False,
 ) -> None:
     """Export records as JSON lines; content stays sealed unless --decrypt."""
+    if output is not None and output.exists() and not force:  # never clobber an earlier export silently
+        raise InvalidInputError(f"{output} exists: pass --force to overwrite it")
+    if output is not None and not output.parent.is_dir():
+        raise InvalidInputError(f"{output.parent}: no such directory")
     ctx = STATE.ctx()
     ensure_database(ctx)
     s, u = _time(since, "--since"), _time(until, "--until")

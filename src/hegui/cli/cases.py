@@ -241,6 +241,7 @@ def incidents_report(
     iid: str,
     fmt: Annotated[str, typer.Option("--format", help="json, csv or docx")] = "json",
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite the output file if it exists")] = False,
 ) -> None:
     """The regulator report for one incident."""
     if fmt not in ("json", "csv", "docx"):
@@ -248,6 +249,10 @@ def incidents_report(
     f: ReportFormat = fmt  # type: ignore[assignment]
     if fmt == "docx" and output is None:
         raise InvalidInputError("--format docx needs --output FILE")
+    if output is not None and output.exists() and not force:  # never clobber an earlier export silently
+        raise InvalidInputError(f"{output} exists: pass --force to overwrite it")
+    if output is not None and not output.parent.is_dir():
+        raise InvalidInputError(f"{output.parent}: no such directory")
     data = IncidentService(_ctx()).export(iid, f)
     if output is None:
         print(data.decode("utf-8"))

@@ -57,10 +57,15 @@ def export_cmd(
     user: Annotated[str, typer.Argument(help="user id")],
     fmt: Annotated[str, typer.Option("--format", help="json or text")] = "json",
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite the output file if it exists")] = False,
 ) -> None:
     """A copy of everything held on a user (recorded as a completed access/export request)."""
     if fmt not in ("json", "text"):
         raise InvalidInputError(f"--format: expected json or text, got {fmt!r}")
+    if output is not None and output.exists() and not force:  # never clobber an earlier export silently
+        raise InvalidInputError(f"{output} exists: pass --force to overwrite it")
+    if output is not None and not output.parent.is_dir():
+        raise InvalidInputError(f"{output.parent}: no such directory")
     ctx = _ctx()
     PiRequestService(ctx).submit(user, "export" if fmt == "json" else "access")
     doc = rights.export_user_data(ctx, user)
