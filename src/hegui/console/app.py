@@ -35,7 +35,7 @@ from hegui.detect.lexicon.formats import parse_text
 from hegui.detect.lexicon.service import LexiconService
 from hegui.errors import HeguiError, NotFoundError
 from hegui.obligations import report as obligations_report
-from hegui.policy.taxonomy import RISKS
+from hegui.policy.taxonomy import CATEGORIES, RISKS
 
 T = TypeVar("T")
 router = APIRouter(prefix="/console")
@@ -127,6 +127,13 @@ def _risk_name(code: str, lang: str) -> str:
     if r is None:
         return ""
     return r.name_zh if lang == "zh" else r.name_en
+
+
+def _category_name(code: str, lang: str) -> str:
+    c = CATEGORIES.get(code)
+    if c is None:
+        return code
+    return c.name_zh if lang == "zh" else c.name_en
 
 
 def _secure(resp: Response) -> None:
@@ -268,13 +275,17 @@ async def dashboard(request: Request, st: Any_) -> HTMLResponse:
     complaints = await _run(_complaint_figures, ctx)
     rect = await _run(_rectification_figures, ctx)
     lbl = translate("Decisions by risk category", _lang(request))
-    chart = charts.stacked_bars(d.days, d.flagged_by_cat or {"A1": [0] * len(d.days)}, title=lbl)
+    series = d.flagged_by_cat or {"A1": [0] * len(d.days)}
+    chart = charts.stacked_bars(d.days, series, title=lbl, legend=False)
+    lang = _lang(request)
+    legend = [(code, _category_name(code, lang), charts.PALETTE.get(code, charts.PALETTE["other"]),
+               sum(series[code])) for code in series]
     traffic = charts.stacked_bars(d.days, {"exchanges": d.traffic}, title="traffic",
                                   colours={"exchanges": "#5d8aa8"}, height=160)
     terms = charts.hbars(d.top_terms, title="top terms", colour="#c0392b") if d.top_terms else None
     return _page(request, st, "dashboard.html", d=d, chart=chart, traffic_chart=traffic, terms_chart=terms,
                  obligations=obligations, obligations_as_of=as_of, complaints=complaints, rect=rect,
-                 spark=charts.sparkline(d.traffic))
+                 spark=charts.sparkline(d.traffic), legend=legend)
 
 
 class ObligationCache:

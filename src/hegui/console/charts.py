@@ -27,8 +27,9 @@ def _nice_max(v: float) -> float:
 
 
 def stacked_bars(days: Sequence[str], series: Mapping[str, Sequence[int]], *, title: str, width: int = 640,
-                 height: int = 220, colours: dict[str, str] | None = None) -> Markup:
-    """Stacked columns, one per day, one colour per series key, with a y axis and a legend."""
+                 height: int = 220, colours: dict[str, str] | None = None, legend: bool = True) -> Markup:
+    """Stacked columns, one per day, one colour per series key, with a y axis and (``legend``) a legend
+    of the keys (pass ``legend=False`` and draw an HTML legend when the labels are long)."""
     colours = colours or PALETTE
     left, bottom, top, right = 40, 28, 12, 10
     plot_w, plot_h = width - left - right, height - bottom - top
@@ -37,7 +38,8 @@ def stacked_bars(days: Sequence[str], series: Mapping[str, Sequence[int]], *, ti
     n = max(len(days), 1)
     slot = plot_w / n
     bar = max(min(slot * 0.7, 36), 2)
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height + 22}" role="img" aria-label="{escape(title)}">',
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height + (22 if legend else 0)}" role="img" '
+             f'aria-label="{escape(title)}">',
              f"<title>{escape(title)}</title>"]
     for k in range(5):
         y = top + plot_h - plot_h * k / 4
@@ -60,7 +62,7 @@ def stacked_bars(days: Sequence[str], series: Mapping[str, Sequence[int]], *, ti
             parts.append(f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 16}" class="axis" '
                          f'text-anchor="middle">{escape(day[5:])}</text>')
     lx = left
-    for key in series:
+    for key in series if legend else ():
         parts.append(f'<rect x="{lx}" y="{height + 8}" width="10" height="10" '
                      f'fill="{colours.get(key, PALETTE["other"])}"/>')
         parts.append(f'<text x="{lx + 14}" y="{height + 17}" class="legend">{escape(key)}</text>')
