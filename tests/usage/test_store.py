@@ -82,3 +82,35 @@ def test_gateway_uses_redis_when_configured(ctx: HeguiContext) -> None:
     assert isinstance(store_for(ctx), DbUsageStore)
     ctx.settings.redis_url = REDIS_URL
     assert isinstance(store_for(ctx), RedisUsageStore)
+
+
+def _race(store: UsageStore, user: str, at: datetime, n: int) -> list[BaseException]:
+    """``n`` threads touch ``user`` at the same moment, released together by a barrier."""
+    import threading
+
+    gate = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        gate.wait()
+        try:
+            store.touch(user, at, GAP, SH)
+        except BaseException as err:  # collected so the test shows the database's error
+            errors.append(err)
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def test_concurrent_first_touches_of_one_user_do_not_collide(ctx: HeguiContext) -> None:
+    """Regression: concurrent first requests of a user raised UNIQUE constraint failed: usage_sessions.user_id."""
+    store = DbUsageStore(ctx.db)
+    assert _race(store, "u_race", T0, 8) == []
+    assert _race(store, "u_race", T0 + timedelta(minutes=1), 8) == []  # first daily row, concurrently
+    snap = store.peek("u_race", T0 + timedelta(minutes=1), SH)
+    assert snap.session_start == T0
+    assert snap.today_seconds == 60  # counted once, not once per thread

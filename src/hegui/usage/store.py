@@ -5,8 +5,10 @@ so a long stream counts) is a *touch*. Two touches less than ``session_gap`` apa
 session and the time between them is use; a longer gap ends the session and is not counted. The
 seconds are added to the local calendar day(s) they fall on.
 
-Both stores make the read-modify-write of one touch atomic: the database with a row lock
-(``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises writers), Redis with WATCH/MULTI, so
+Both stores make the read-modify-write of one touch atomic: the database by upserting the row
+first (``INSERT … ON CONFLICT``, so concurrent first touches of one user never collide) and then a
+row lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises writers from that INSERT on),
+daily totals with an additive upsert; Redis with WATCH/MULTI, so
 several gateway workers can share the counters.
 """
 
@@ -15,9 +17,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hegui.store.db import Database
 from hegui.store.models.usage import UsageDaily, UsageSession
@@ -77,25 +81,29 @@ class DbUsageStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def _insert(self, table: Any) -> Any:
+        """The dialect's INSERT, which has ``on_conflict_do_nothing/update`` (SQLite and PostgreSQL)."""
+        return pg_insert(table) if self.db.engine.dialect.name == "postgresql" else sqlite_insert(table)
+
     def touch(self, user_id: str, now: datetime, gap: timedelta, tz: tzinfo) -> Snapshot:
         now = now.astimezone(UTC)  # SQLite keeps no offset: store UTC only
         today = now.astimezone(tz).date().isoformat()
         with self.db.session() as s:
-            row = s.scalars(select(UsageSession).where(UsageSession.user_id == user_id).with_for_update()).first()
-            start, last = (_aware(row.session_start), _aware(row.last_seen)) if row else (None, None)
+            # Make sure the row exists first (an upsert that does nothing if it does), so concurrent
+            # first requests of one user never collide on the primary key, and the row lock below
+            # (PostgreSQL) / the write lock this INSERT takes (SQLite) serialises the read-modify-write.
+            # A fresh row is (now, now): ``advance`` then adds nothing, exactly as for a missing row.
+            s.execute(self._insert(UsageSession).values(user_id=user_id, session_start=now, last_seen=now)
+                      .on_conflict_do_nothing(index_elements=["user_id"]))
+            row = s.scalars(select(UsageSession).where(UsageSession.user_id == user_id).with_for_update()).one()
+            start, last = _aware(row.session_start), _aware(row.last_seen)
             new_start, new_last, added = advance(start, last, now, gap)
-            if row is None:
-                s.add(UsageSession(user_id=user_id, session_start=new_start, last_seen=new_last))
-            else:
-                row.session_start, row.last_seen = new_start, new_last
+            row.session_start, row.last_seen = new_start, new_last
             if added is not None:
                 for day, secs in split_by_day(added[0], added[1], tz).items():
-                    d = s.scalars(select(UsageDaily).where(UsageDaily.user_id == user_id, UsageDaily.day == day)
-                                  .with_for_update()).first()
-                    if d is None:
-                        s.add(UsageDaily(user_id=user_id, day=day, seconds=secs))
-                    else:
-                        d.seconds = d.seconds + secs
+                    ins = self._insert(UsageDaily).values(user_id=user_id, day=day, seconds=secs)
+                    s.execute(ins.on_conflict_do_update(index_elements=["user_id", "day"],
+                                                        set_={"seconds": UsageDaily.seconds + ins.excluded.seconds}))
             s.flush()
             total = s.scalar(select(UsageDaily.seconds).where(UsageDaily.user_id == user_id, UsageDaily.day == today))
             return Snapshot(float(total or 0.0), new_start, new_last)
