@@ -296,3 +296,16 @@ def test_admin_cannot_disable_their_own_account(con: Console) -> None:
     c = con.login("admin")
     r = _post(c, "/console/staff", "/console/staff/admin1/status", status="disabled")
     assert r.status_code == 400  # type: ignore[attr-defined]
+
+
+def test_auditor_exports_the_audit_log_without_content_and_the_export_is_logged(con: Console, user_key: str) -> None:
+    import json
+
+    _moderate(con, user_key, f"导出前的{TERM}")
+    c = con.login("auditor")
+    r = c.get("/console/audit/export")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    rows = [json.loads(line) for line in r.text.splitlines()]
+    assert rows and all(row["content"] in ("(sealed)", None) for row in rows) and TERM not in r.text
+    assert staff_mod.events(con.ctx.db, action="audit_export")[0][0].staff == "auditor1"
+    assert "audit_export" in c.get("/console/activity/export").text
