@@ -26,6 +26,8 @@ from hegui.store.models.audit import AuditRecord
 from hegui.store.models.cases import Complaint, PiRequest
 
 READY_TIMEOUT = 240.0
+# Long versions (more requests, more faults, more rounds): HEGUI_HARDENING_LONG=1, see docs/reliability.md.
+LONG = os.environ.get("HEGUI_HARDENING_LONG") == "1"
 
 
 def free_port() -> int:

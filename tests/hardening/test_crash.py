@@ -10,14 +10,13 @@ moment of the kill, the invariant must hold.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from crashkit import check_durable, clean_env, drive, prepare, start_serve
+from crashkit import LONG, check_durable, clean_env, drive, prepare, start_serve
 from gw_fake_upstream import FakeUpstream
 
 pytestmark = pytest.mark.slow
@@ -64,5 +63,5 @@ def test_kill9_mid_load_loses_no_acknowledged_record_sqlite(tmp_path: Path, upst
 @pytest.mark.postgres
 def test_kill9_mid_load_loses_no_acknowledged_record_postgres(tmp_path: Path, pg_url: str,
                                                                upstream: FakeUpstream) -> None:
-    _kill_and_check(tmp_path, pg_url, upstream, restart=os.environ.get("HEGUI_HARDENING_LONG") == "1")
+    _kill_and_check(tmp_path, pg_url, upstream, restart=LONG)
 

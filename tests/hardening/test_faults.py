@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from bad_upstream import LEAK, BadUpstream
+from crashkit import LONG
 from gwkit import Running, make_settings, running_gateway, upstream_config
-
-from conftest import LONG
 
 # fault -> status of a plain request; for streams the same, except faults after the first byte (None:
 # a 200 stream that ends with an error event instead of [DONE]).
