@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -157,6 +158,17 @@ def _fmt_ts(ts: datetime | str | None) -> str:
     return str(data.aware(when).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
+def _log(ctx: HeguiContext, st: Staff, action: str, target: str = "", **detail: Any) -> None:
+    """Record a staff action twice: in the staff activity log (searchable, exportable) and as a sealed
+    record in the hash-chained audit log (endpoint ``console``), so a deleted or edited activity row
+    is still evident from the chain."""
+    staff_mod.record(ctx.db, st, action, target, **detail)
+    audit_log.append(ctx.db, ctx.keys, [audit_log.Exchange(
+        record_id=str(uuid.uuid4()), ts=datetime.now(UTC), endpoint=data.STAFF_ENDPOINT, status_code=200,
+        decision="allow", user_id=st.id,
+        content={"staff": st.username, "role": st.role, "action": action, "target": target, "detail": detail})])
+
+
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
@@ -229,7 +241,7 @@ async def login(request: Request) -> Response:
         _set_form_cookie(request, resp, tok)
         return resp
     token, who = await _run(staff_mod.start_session, ctx.db, st)
-    await _run(lambda: staff_mod.record(ctx.db, who, "login"))
+    await _run(lambda: _log(ctx, who, "login"))
     ok = _redirect(nxt)
     ok.set_cookie(auth.COOKIE, token, httponly=True, samesite="lax", path="/console",
                     secure=request.url.scheme == "https", max_age=staff_mod.SESSION_HOURS * 3600)
@@ -241,7 +253,7 @@ async def logout(request: Request, st: Any_) -> Response:
     await checked_form(request, st)
     ctx = _ctx(request)
     await _run(staff_mod.end_session, ctx.db, request.cookies.get(auth.COOKIE, ""))
-    await _run(lambda: staff_mod.record(ctx.db, st, "logout"))
+    await _run(lambda: _log(ctx, st, "logout"))
     resp = _redirect("/console/login")
     resp.delete_cookie(auth.COOKIE, path="/console")
     return resp
@@ -359,7 +371,7 @@ async def review_item(request: Request, record_id: str, st: Any_) -> HTMLRespons
     content = None
     if st.role in CONTENT:
         content = await _run(data.record_content, ctx, meta)
-        await _run(lambda: staff_mod.record(ctx.db, st, "view_content", record_id, purged=content is None))
+        await _run(lambda: _log(ctx, st, "view_content", record_id, purged=content is None))
     msgs: list[dict[str, Any]] = []
     answer = None
     if content is not None:
@@ -394,7 +406,7 @@ async def review_verdict(request: Request, record_id: str, st: ContentReader) ->
         await _run(data.add_review, ctx, record_id, st.id, verdict, field(form, "note"))
     except HeguiError as err:
         return _page(request, st, "error.html", status=400, title="Error", message=str(err))
-    await _run(lambda: staff_mod.record(ctx.db, st, "review", record_id, verdict=verdict))
+    await _run(lambda: _log(ctx, st, "review", record_id, verdict=verdict))
     return _redirect(f"/console/review/{record_id}?ok=saved")
 
 
@@ -431,7 +443,7 @@ async def lexicon_add(request: Request, st: Editor) -> Response:
         msg = str(err)
         return await _run(lambda: _lexicon_page(request, st, 400, error=msg))
     await _run(_reload_live, _engine(request))
-    await _run(lambda: staff_mod.record(ctx.db, st, "lexicon_add", f"{e.category}:{e.term}", severity=e.severity))
+    await _run(lambda: _log(ctx, st, "lexicon_add", f"{e.category}:{e.term}", severity=e.severity))
     return _redirect(f"/console/lexicon?q={quote(e.term)}&ok=saved")
 
 
@@ -446,7 +458,7 @@ async def lexicon_remove(request: Request, st: Editor) -> Response:
         msg = str(err)
         return await _run(lambda: _lexicon_page(request, st, 400, error=msg))
     await _run(_reload_live, _engine(request))
-    await _run(lambda: staff_mod.record(ctx.db, st, "lexicon_remove", f"{cat}:{term}", source=src))
+    await _run(lambda: _log(ctx, st, "lexicon_remove", f"{cat}:{term}", source=src))
     return _redirect("/console/lexicon?ok=removed")
 
 
@@ -476,7 +488,7 @@ async def lexicon_import(request: Request, st: Editor) -> Response:
         msg = str(err)
         return await _run(lambda: _lexicon_page(request, st, 400, error=msg))
     await _run(_reload_live, _engine(request))
-    await _run(lambda: staff_mod.record(ctx.db, st, "lexicon_import", fmt, added=res.added, updated=res.updated))
+    await _run(lambda: _log(ctx, st, "lexicon_import", fmt, added=res.added, updated=res.updated))
     return _redirect(f"/console/lexicon?ok=imported+{res.added}+added+{res.updated}+updated")
 
 
@@ -488,7 +500,7 @@ async def lexicon_export(request: Request, st: Any_) -> Response:
         return PlainTextResponse(f"unknown format {fmt!r}: csv, txt or jsonl", status_code=400)
     cat = request.query_params.get("category") or None
     body = await _run(lambda: LexiconService(ctx).export(fmt, cat))  # type: ignore[arg-type]
-    await _run(lambda: staff_mod.record(ctx.db, st, "lexicon_export", cat or "*", format=fmt))
+    await _run(lambda: _log(ctx, st, "lexicon_export", cat or "*", format=fmt))
     return Response(body, media_type="text/plain; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="lexicon.{fmt}"'})
 
@@ -577,7 +589,7 @@ async def policy_save(request: Request, st: Editor) -> Response:
         return _page(request, st, "policy.html", status=400, text=text, diff=policy_mod.diff(old, text),
                      error=str(err), stage="preview", ok=None, can_edit=True, **values)
     changed = sum(1 for k, _ in policy_mod.diff(old, text) if k in ("add", "del"))
-    await _run(lambda: staff_mod.record(ctx.db, st, "policy_save", f"revision {saved.revision}",
+    await _run(lambda: _log(ctx, st, "policy_save", f"revision {saved.revision}",
                                         sha256=saved.sha256, lines_changed=changed, comment=field(form, "comment")))
     return _redirect("/console/policy?ok=saved")
 
@@ -622,7 +634,7 @@ async def case_item(request: Request, queue: str, ref: str, st: CaseReader) -> H
     except HeguiError as err:
         return _page(request, st, "error.html", status=404, title="Not found", message=str(err))
     if full:
-        await _run(lambda: staff_mod.record(ctx.db, st, "view_case", f"{queue}:{ref}"))
+        await _run(lambda: _log(ctx, st, "view_case", f"{queue}:{ref}"))
     actions = [(a, a.choices(item) if a.choices else None) for a in q.actions if st.role in a.roles and a.applies(item)]
     return _page(request, st, "case_item.html", q=q, item=cases_mod.mask_user(item), ref=ref, full=full,
                  actions=actions, ok=_flash(request))
@@ -645,7 +657,7 @@ async def case_action(request: Request, queue: str, ref: str, action: str, st: C
         await _run(lambda: act.run(svc, ref, values, st.username))
     except HeguiError as err:
         return _page(request, st, "error.html", status=400, title="Error", message=str(err))
-    await _run(lambda: staff_mod.record(ctx.db, st, f"case_{action}", f"{queue}:{ref}",
+    await _run(lambda: _log(ctx, st, f"case_{action}", f"{queue}:{ref}",
                                         **{k: v for k, v in values.items() if k in ("status", "assignee")}))
     return _redirect(f"/console/cases/{queue}/{quote(ref)}?ok={quote(values.get('status') or act.label)}")
 
@@ -659,7 +671,7 @@ async def audit_page(request: Request, st: Auditing) -> HTMLResponse:
     verify = None
     if request.query_params.get("verify"):
         verify = await _run(audit_log.verify, ctx.db)
-        await _run(lambda: staff_mod.record(ctx.db, st, "audit_verify", "", ok=verify.ok if verify else None))
+        await _run(lambda: _log(ctx, st, "audit_verify", "", ok=verify.ok if verify else None))
     return _page(request, st, "audit.html", stats=stats, verify=verify, can_export=st.role in EXPORT)
 
 
@@ -668,7 +680,7 @@ async def audit_export(request: Request, st: Exporter) -> Response:
     """Audit-log metadata as JSONL (content stays sealed: the export is for chain checks and statistics)."""
     ctx = _ctx(request)
     rows = await _run(lambda: list(audit_log.export(ctx.db, None, None, None, False)))
-    await _run(lambda: staff_mod.record(ctx.db, st, "audit_export", "", records=len(rows)))
+    await _run(lambda: _log(ctx, st, "audit_export", "", records=len(rows)))
     body = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
     return Response(body, media_type="application/x-ndjson",
                     headers={"content-disposition": 'attachment; filename="hegui-audit.jsonl"'})
@@ -688,7 +700,7 @@ async def activity(request: Request, st: Auditing) -> HTMLResponse:
 async def activity_export(request: Request, st: Exporter) -> StreamingResponse:
     ctx = _ctx(request)
     rows, _ = await _run(lambda: staff_mod.events(ctx.db, None, None, 1_000_000, 0))
-    await _run(lambda: staff_mod.record(ctx.db, st, "activity_export", "", events=len(rows)))
+    await _run(lambda: _log(ctx, st, "activity_export", "", events=len(rows)))
 
     async def lines() -> Any:
         for e in rows:
@@ -721,7 +733,7 @@ async def staff_create(request: Request, st: Admin) -> Response:
                                                   field(form, "display_name") or None))
     except HeguiError as err:
         return await _staff_page(request, st, 400, str(err))
-    await _run(lambda: staff_mod.record(ctx.db, st, "staff_create", username, role=role))
+    await _run(lambda: _log(ctx, st, "staff_create", username, role=role))
     return _redirect(f"/console/staff?ok={quote(username)}")
 
 
@@ -736,7 +748,7 @@ async def staff_status(request: Request, username: str, st: Admin) -> Response:
         await _run(staff_mod.set_status, ctx.db, username, status)
     except HeguiError as err:
         return await _staff_page(request, st, 400, str(err))
-    await _run(lambda: staff_mod.record(ctx.db, st, "staff_status", username, status=status))
+    await _run(lambda: _log(ctx, st, "staff_status", username, status=status))
     return _redirect(f"/console/staff?ok={quote(username)}")
 
 

@@ -31,6 +31,7 @@ from hegui.store.models.verification import IdentityProfile
 
 TOP_LEVEL = ("A1", "A2", "A3", "A4", "A5", "J")
 BLOCKING = ("refuse", "block")
+STAFF_ENDPOINT = "console"  # staff actions chained into the audit log; not traffic
 TERM_SAMPLE = 500  # flagged records whose findings feed "top triggered terms"
 
 
@@ -76,7 +77,8 @@ def dashboard(ctx: HeguiContext, days: int = 14, today: date | None = None) -> D
             day = first + timedelta(days=i)
             lo = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
             hi = lo + timedelta(days=1)
-            rows = conn.execute(select(t.decision, t.categories, func.count()).where(t.ts >= lo, t.ts < hi)
+            rows = conn.execute(select(t.decision, t.categories, func.count())
+                                .where(t.ts >= lo, t.ts < hi, t.endpoint != STAFF_ENDPOINT)
                                 .group_by(t.decision, t.categories))
             for decision, categories, n in rows:
                 traffic[i] += n
