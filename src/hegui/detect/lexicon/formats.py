@@ -123,16 +123,19 @@ def parse_csv(text: str, name: str, category: str | None, source: str | None, ve
     out = ParsedFile()
     errors: list[str] = []
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "term" not in reader.fieldnames:
-        raise InvalidInputError(f"{name}:1: CSV needs a header row with at least a 'term' column")
-    for row in reader:
-        where = f"{name}:{reader.line_num}"
-        if None in row:
-            errors.append(f"{where}: more fields than the header has")
-            continue
-        e = _row_entry({k: v for k, v in row.items() if v is not None}, where, errors, category, source, version)
-        if e is not None:
-            out.entries.append(e)
+    try:  # the csv module raises csv.Error on malformed rows (a bare CR in a field …): a clean error instead
+        if not reader.fieldnames or "term" not in reader.fieldnames:
+            raise InvalidInputError(f"{name}:1: CSV needs a header row with at least a 'term' column")
+        for row in reader:
+            where = f"{name}:{reader.line_num}"
+            if None in row:
+                errors.append(f"{where}: more fields than the header has")
+                continue
+            e = _row_entry({k: v for k, v in row.items() if v is not None}, where, errors, category, source, version)
+            if e is not None:
+                out.entries.append(e)
+    except csv.Error as err:
+        raise InvalidInputError(f"{name}:{reader.line_num}: malformed CSV ({err})") from None
     _raise(errors)
     return out
 
