@@ -533,7 +533,7 @@ class Normalizer:
             m3, keep3 = self._squash_steps(m2)
             if keep3 is not None:
                 s3 = _to_str(m3)
-        return NormalizedText(text, s3, s1, s2, self, cuts=(cuts1, spans or []))
+        return NormalizedText(text, s3, s1, s2, self, None, False, (cuts1, spans or []))  # positional: hot
 
     def _normalize_hybrid(self, text: str) -> NormalizedText:
         """Short texts: the table look-up vectorised, the two context steps by regex (fewer numpy calls)."""

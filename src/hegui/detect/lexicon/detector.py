@@ -127,7 +127,8 @@ class LexiconDetector:
         """Findings in ``text`` (offsets into ``text`` itself); allow-listed hits are dropped."""
         if self._ac is None or not text:
             return []
-        nt = self.normalizer.normalize(text)
+        nz = self.normalizer  # the short-text path called directly: one call frame less on the hot path
+        nt = nz._normalize_short(text) if len(text) < nz.vector_min_length else nz.normalize(text)
         matches = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
         if not matches:
             return []
