@@ -41,6 +41,8 @@ def _kill_and_check(work: Path, db_url: str, upstream: FakeUpstream, restart: bo
     assert report["missing"] == {"chat": [], "complaints": [], "pi_requests": []}, report
     assert report["verify_ok"], report["problems"]
     assert report["records"] >= len(out.chats)
+    print(f"kill -9: {out.acknowledged} acknowledged ({len(out.chats)} chats, {len(out.complaints)} complaints, "
+          f"{len(out.pi_requests)} PI requests), {report['records']} audit records, chain ok")
     if restart:  # the chain continues after the crash, and the operator's CLI agrees
         server = start_serve(work, db_url, upstream.url)
         try:
@@ -50,6 +52,7 @@ def _kill_and_check(work: Path, db_url: str, upstream: FakeUpstream, restart: bo
         assert len(again.chats) >= 4 and not again.transport_errors, again
         after = check_durable(ctx, again)
         assert after["verify_ok"] and after["records"] > report["records"], after
+    if restart and LONG:  # the operator's CLI agrees (a second process start: long version only)
         cli = subprocess.run([sys.executable, "-m", "hegui", "audit", "verify"], cwd=work, env=clean_env(work, db_url),
                              capture_output=True, text=True, timeout=300)
         assert cli.returncode == 0, cli.stdout + cli.stderr
