@@ -52,3 +52,36 @@ def test_refused_exchange_is_not_counted_at_its_end(sqlite_ctx: HeguiContext) ->
     gate.finish(st)
     gate.flush()
     assert gate.store.peek(p.user_id, clock(), SH).session_start is None
+
+
+def _adult(ctx: HeguiContext, clock: ManualClock) -> Principal:
+    uid = create_user(ctx.db, "adult").user_id
+    IdentityService(ctx, clock=clock).attest(uid, "t", "test", date(1990, 1, 1))
+    return Principal(uid, "adult", "user", "k")
+
+
+def test_adult_activity_is_counted_off_the_request_path(sqlite_ctx: HeguiContext) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SH))
+    gate, p = UsageGate(sqlite_ctx, clock=clock), _adult(sqlite_ctx, clock)
+    for _ in range(3):
+        st = _exchange(p)
+        gate(st)
+        clock.advance(minutes=2)
+        gate.finish(st)
+    gate.flush()
+    snap = gate.store.peek(p.user_id, clock(), SH)
+    assert snap.today_seconds == 6 * 60
+    assert snap.session_start == datetime(2026, 3, 2, 10, 0, tzinfo=SH)
+
+
+def test_guardian_limit_set_here_applies_at_once(sqlite_ctx: HeguiContext) -> None:
+    from hegui.usage.guardians import set_controls
+
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SH))
+    gate, p = UsageGate(sqlite_ctx, clock=clock), _minor(sqlite_ctx, clock)
+    gate(_exchange(p))  # facts now cached
+    guardian = create_user(sqlite_ctx.db, "parent").user_id
+    set_controls(sqlite_ctx.db, guardian, p.user_id, clock(), allowed_from="20:00", allowed_until="21:00")
+    with pytest.raises(ApiError) as exc:
+        gate(_exchange(p))
+    assert exc.value.code == "guardian_hours"

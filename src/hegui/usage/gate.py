@@ -16,6 +16,8 @@ hammer the gateway. Minors' exchanges are moderated with ``st.minor = True`` (th
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from urllib.parse import quote
@@ -26,15 +28,23 @@ from sqlalchemy import select
 from hegui.context import HeguiContext
 from hegui.gateway.errors import ApiError
 from hegui.gateway.pipeline import ExchangeState, UsageCheck
+from hegui.identity.changes import generation
 from hegui.store.models.usage import GuardianControl
 from hegui.store.models.verification import IdentityProfile
 from hegui.usage.clock import Clock, utc_now
 from hegui.usage.guardians import settings_of
 from hegui.usage.policy import GuardianSettings, Limits, blocked_by_clock, limits_for, resumes_at
-from hegui.usage.store import DbUsageStore, RedisUsageStore, UsageStore
+from hegui.usage.store import DbUsageStore, RedisUsageStore, Snapshot, UsageStore, advance
 
 log = logging.getLogger("hegui.usage")
 NO_RETRY = {"x-should-retry": "false"}
+FACTS_CACHE_SECONDS = 2.0
+"""A user's birth date and guardian settings are read again after this long (at once after a change
+made through this process, see ``hegui.identity.changes``)."""
+SESSION_VIEW_SECONDS = 2.0
+"""An unlimited user's (adult's) session is tracked in process and re-read from the shared counters
+after this long, so activity through other workers shows up within it."""
+CACHE_MAX = 100_000
 
 
 def store_for(ctx: HeguiContext, prefix: str = "hegui:usage:") -> UsageStore:
@@ -58,8 +68,25 @@ class UsageGate:
         self._open: set[str] = set()
         self._ends = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hegui-usage")
         self._last: Future[None] | None = None
+        self._gen = generation(IdentityProfile, GuardianControl)
+        self._facts: dict[str, tuple[float, int, date | None, GuardianSettings | None]] = {}
+        self._views: dict[str, tuple[float, datetime | None, datetime | None]] = {}  # unlimited users' sessions
+        self._lock = threading.Lock()
 
     def facts(self, user_id: str) -> tuple[date | None, GuardianSettings | None]:
+        """Birth date and guardian settings, cached for ``FACTS_CACHE_SECONDS`` (no query per request)."""
+        gen = self._gen.value
+        hit = self._facts.get(user_id)
+        if hit is not None and hit[1] == gen and hit[0] > time.monotonic():
+            return hit[2], hit[3]
+        birth, guardian = self._read_facts(user_id)
+        with self._lock:
+            if len(self._facts) >= CACHE_MAX:
+                self._facts.clear()
+            self._facts[user_id] = (time.monotonic() + FACTS_CACHE_SECONDS, gen, birth, guardian)
+        return birth, guardian
+
+    def _read_facts(self, user_id: str) -> tuple[date | None, GuardianSettings | None]:
         with self.ctx.db.session() as s:
             birth = s.scalar(select(IdentityProfile.birth_date).where(IdentityProfile.user_id == user_id))
             row = s.get(GuardianControl, user_id)
@@ -86,7 +113,10 @@ class UsageGate:
                 raise ApiError(403, f"service unavailable now: {what}; service resumes at "
                                f"{back.isoformat(timespec='minutes')} ({self.minors.timezone})",
                                "permission_error", None, why, {**NO_RETRY, "x-hegui-resumes-at": back.isoformat()})
-        snap = self.store.touch(p.user_id, now, self.gap, self.tz)
+        if lim.daily_seconds is not None:  # a hard limit: counted in the shared store before admitting
+            snap = self.store.touch(p.user_id, now, self.gap, self.tz)
+        else:  # no limit, only rest reminders: counted off the request path
+            snap = self._touch_unlimited(p.user_id, now)
         if lim.daily_seconds is not None:
             if snap.today_seconds >= lim.daily_seconds:
                 back = resumes_at(lim, loc, budget_spent=True)
@@ -108,6 +138,31 @@ class UsageGate:
                 st.extra_headers["x-hegui-notice-zh"] = quote(f"休息提醒：您已连续使用本服务 {mins} 分钟，请注意休息。")
         self._open.add(st.record_id)
 
+    def _touch_unlimited(self, user_id: str, now: datetime) -> Snapshot:
+        """The session as this process sees it, advanced to ``now``; the shared counters are written
+        by the background thread (in order, like end-of-exchange touches)."""
+        with self._lock:
+            view = self._views.get(user_id)
+        if view is None or view[0] <= time.monotonic():
+            # re-read the shared counters (other workers' activity); this process's own touches may
+            # still be queued, so a shared view that is behind ours is ignored
+            shared = self.store.peek(user_id, now, self.tz)
+            if view is None or (shared.last_seen is not None and (view[2] is None or shared.last_seen > view[2])):
+                start, last = shared.session_start, shared.last_seen
+            else:
+                start, last = view[1], view[2]
+            view = None
+        else:
+            start, last = view[1], view[2]
+        new_start, new_last, _ = advance(start, last, now, self.gap)
+        with self._lock:
+            if len(self._views) >= CACHE_MAX:
+                self._views.clear()
+            expires = view[0] if view is not None else time.monotonic() + SESSION_VIEW_SECONDS
+            self._views[user_id] = (expires, new_start, new_last)
+            self._last = self._ends.submit(self._touch_end, user_id, now, "(start)")
+        return Snapshot(0.0, new_start, new_last)
+
     def finish(self, st: ExchangeState) -> None:
         """Count the exchange's end (a stream's duration is use); never fails the exchange.
 
@@ -119,7 +174,12 @@ class UsageGate:
         self._open.discard(st.record_id)
         if st.principal is None:
             return
-        self._last = self._ends.submit(self._touch_end, st.principal.user_id, self.clock(), st.record_id)
+        uid, now = st.principal.user_id, self.clock()
+        with self._lock:
+            view = self._views.get(uid)
+            if view is not None:
+                self._views[uid] = (view[0], *advance(view[1], view[2], now, self.gap)[:2])
+            self._last = self._ends.submit(self._touch_end, uid, now, st.record_id)
 
     def _touch_end(self, user_id: str, now: datetime, record_id: str) -> None:
         try:
