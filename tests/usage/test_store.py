@@ -114,3 +114,12 @@ def test_concurrent_first_touches_of_one_user_do_not_collide(ctx: HeguiContext) 
     snap = store.peek("u_race", T0 + timedelta(minutes=1), SH)
     assert snap.session_start == T0
     assert snap.today_seconds == 60  # counted once, not once per thread
+
+
+def test_a_batch_of_touches_counts_like_the_same_touches_one_by_one(ctx: HeguiContext) -> None:
+    store = DbUsageStore(ctx.db)
+    minutes = [0, 4, 8, 30, 33]
+    store.touch_many([(u, T0 + timedelta(minutes=m)) for m in minutes for u in ("u_b", "u_a")], GAP, SH)
+    one_by_one = _play(store, minutes, "u_c")
+    for user in ("u_a", "u_b"):
+        assert store.peek(user, T0 + timedelta(minutes=33), SH).today_seconds / 60 == one_by_one == 11

@@ -16,9 +16,10 @@ hammer the gateway. Minors' exchanges are moderated with ``st.minor = True`` (th
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import date, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -66,7 +67,7 @@ class UsageGate:
         self.gap = timedelta(minutes=self.minors.session_gap_minutes)
         self.store = store if store is not None else store_for(ctx)
         self._open: set[str] = set()
-        self._ends = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hegui-usage")
+        self._ends = _TouchWriter(self.store, self.gap, self.tz)
         self._last: Future[None] | None = None
         self._gen = generation(IdentityProfile, GuardianControl)
         self._facts: dict[str, tuple[float, int, date | None, GuardianSettings | None]] = {}
@@ -160,7 +161,7 @@ class UsageGate:
                 self._views.clear()
             expires = view[0] if view is not None else time.monotonic() + SESSION_VIEW_SECONDS
             self._views[user_id] = (expires, new_start, new_last)
-            self._last = self._ends.submit(self._touch_end, user_id, now, "(start)")
+            self._last = self._ends.submit(user_id, now)
         return Snapshot(0.0, new_start, new_last)
 
     def finish(self, st: ExchangeState) -> None:
@@ -179,18 +180,60 @@ class UsageGate:
             view = self._views.get(uid)
             if view is not None:
                 self._views[uid] = (view[0], *advance(view[1], view[2], now, self.gap)[:2])
-            self._last = self._ends.submit(self._touch_end, uid, now, st.record_id)
-
-    def _touch_end(self, user_id: str, now: datetime, record_id: str) -> None:
-        try:
-            self.store.touch(user_id, now, self.gap, self.tz)
-        except Exception as err:  # the answer is already delivered; log and carry on
-            log.error("usage accounting at the end of exchange %s failed: %s", record_id, type(err).__name__)
+            self._last = self._ends.submit(uid, now)
 
     def flush(self) -> None:
         """Wait until every end-of-exchange touch submitted so far is written."""
         if self._last is not None:
             self._last.result()
+
+
+class _TouchWriter:
+    """One background thread applying queued touches in order, in batches.
+
+    Whatever queued up while the previous batch was being written goes in the next one: on the
+    database that is ONE transaction (one commit, one fsync) for many exchanges instead of one each,
+    which keeps the write lock free for the audit writer under load.
+    """
+
+    MAX_BATCH = 512
+
+    def __init__(self, store: UsageStore, gap: timedelta, tz: ZoneInfo) -> None:
+        self.store, self.gap, self.tz = store, gap, tz
+        self._q: queue.SimpleQueue[tuple[str, datetime, Future[None]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, user_id: str, now: datetime) -> Future[None]:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="hegui-usage", daemon=True)
+                    self._thread.start()
+        fut: Future[None] = Future()
+        self._q.put((user_id, now, fut))
+        return fut
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._q.get()]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    batch.append(self._q.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                many = getattr(self.store, "touch_many", None)
+                if many is not None:
+                    many([(u, now) for u, now, _ in batch], self.gap, self.tz)
+                else:
+                    for u, now, _ in batch:
+                        self.store.touch(u, now, self.gap, self.tz)
+            except Exception as err:  # the answers are already delivered; log and carry on
+                log.error("usage accounting of %d exchange touches failed: %s", len(batch), type(err).__name__)
+            finally:
+                for _, _, fut in batch:
+                    fut.set_result(None)
 
 
 def _window(w: tuple[object, object] | None) -> str:

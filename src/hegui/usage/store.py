@@ -15,6 +15,7 @@ several gateway workers can share the counters.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from hegui.store.db import Database
 from hegui.store.models.usage import UsageDaily, UsageSession
@@ -86,27 +88,38 @@ class DbUsageStore:
         return pg_insert(table) if self.db.engine.dialect.name == "postgresql" else sqlite_insert(table)
 
     def touch(self, user_id: str, now: datetime, gap: timedelta, tz: tzinfo) -> Snapshot:
+        with self.db.session() as s:
+            return self._touch(s, user_id, now, gap, tz)
+
+    def touch_many(self, touches: Sequence[tuple[str, datetime]], gap: timedelta, tz: tzinfo) -> None:
+        """Several touches, in order, in ONE transaction (one commit, one fsync) — the background writer's path."""
+        with self.db.session() as s:
+            # stable sort: one user's touches keep their order; row locks are taken in one global
+            # order, so two workers' batches cannot deadlock on PostgreSQL
+            for user_id, now in sorted(touches, key=lambda x: x[0]):
+                self._touch(s, user_id, now, gap, tz)
+
+    def _touch(self, s: Session, user_id: str, now: datetime, gap: timedelta, tz: tzinfo) -> Snapshot:
         now = now.astimezone(UTC)  # SQLite keeps no offset: store UTC only
         today = now.astimezone(tz).date().isoformat()
-        with self.db.session() as s:
-            # Make sure the row exists first (an upsert that does nothing if it does), so concurrent
-            # first requests of one user never collide on the primary key, and the row lock below
-            # (PostgreSQL) / the write lock this INSERT takes (SQLite) serialises the read-modify-write.
-            # A fresh row is (now, now): ``advance`` then adds nothing, exactly as for a missing row.
-            s.execute(self._insert(UsageSession).values(user_id=user_id, session_start=now, last_seen=now)
-                      .on_conflict_do_nothing(index_elements=["user_id"]))
-            row = s.scalars(select(UsageSession).where(UsageSession.user_id == user_id).with_for_update()).one()
-            start, last = _aware(row.session_start), _aware(row.last_seen)
-            new_start, new_last, added = advance(start, last, now, gap)
-            row.session_start, row.last_seen = new_start, new_last
-            if added is not None:
-                for day, secs in split_by_day(added[0], added[1], tz).items():
-                    ins = self._insert(UsageDaily).values(user_id=user_id, day=day, seconds=secs)
-                    s.execute(ins.on_conflict_do_update(index_elements=["user_id", "day"],
-                                                        set_={"seconds": UsageDaily.seconds + ins.excluded.seconds}))
-            s.flush()
-            total = s.scalar(select(UsageDaily.seconds).where(UsageDaily.user_id == user_id, UsageDaily.day == today))
-            return Snapshot(float(total or 0.0), new_start, new_last)
+        # Make sure the row exists first (an upsert that does nothing if it does), so concurrent
+        # first requests of one user never collide on the primary key, and the row lock below
+        # (PostgreSQL) / the write lock this INSERT takes (SQLite) serialises the read-modify-write.
+        # A fresh row is (now, now): ``advance`` then adds nothing, exactly as for a missing row.
+        s.execute(self._insert(UsageSession).values(user_id=user_id, session_start=now, last_seen=now)
+                  .on_conflict_do_nothing(index_elements=["user_id"]))
+        row = s.scalars(select(UsageSession).where(UsageSession.user_id == user_id).with_for_update()).one()
+        start, last = _aware(row.session_start), _aware(row.last_seen)
+        new_start, new_last, added = advance(start, last, now, gap)
+        row.session_start, row.last_seen = new_start, new_last
+        if added is not None:
+            for day, secs in split_by_day(added[0], added[1], tz).items():
+                ins = self._insert(UsageDaily).values(user_id=user_id, day=day, seconds=secs)
+                s.execute(ins.on_conflict_do_update(index_elements=["user_id", "day"],
+                                                    set_={"seconds": UsageDaily.seconds + ins.excluded.seconds}))
+        s.flush()
+        total = s.scalar(select(UsageDaily.seconds).where(UsageDaily.user_id == user_id, UsageDaily.day == today))
+        return Snapshot(float(total or 0.0), new_start, new_last)
 
     def peek(self, user_id: str, now: datetime, tz: tzinfo) -> Snapshot:
         today = now.astimezone(tz).date().isoformat()
