@@ -24,6 +24,8 @@ DATA_PACKAGE = "hegui.detect.classifier"
 # Codes quoting whose statements in order to rebut, fact-check or report them is benign.
 _NO_REBUT = frozenset({"A1.6", "J"})
 SEED_FILES: tuple[str, ...] = ("seeds.yaml", "seeds_more.yaml", "seeds_extra.yaml", "seeds_everyday.yaml")
+EVERYDAY_FILE = "everyday.yaml"
+EVERYDAY_KIND = "everyday"  # kind of the everyday-chat examples: reported on their own by ``evaluate``
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ def build_examples() -> list[Example]:
     out: list[Example] = []
     for name in SEED_FILES:
         out.extend(_expand_seeds(yaml.safe_load(_data_text(name)), frames, name))
+    out.extend(build_everyday())
     # the same text can come from two seeds; keep the first so no text is in both splits
     seen: dict[str, Example] = {}
     for ex in out:
@@ -79,6 +82,72 @@ def build_examples() -> list[Example]:
         if prev is None or (prev.split == "train" and ex.split == "heldout"):
             seen[ex.text] = ex
     return list(seen.values())
+
+
+def _everyday(items: list[str], frames: list[str], lang: str) -> Iterator[Example]:
+    for i, item in enumerate(items):
+        for j, frame in enumerate(frames):
+            held = is_heldout_index(i, len(items)) or (j == len(frames) - 1 and len(frames) > 1)
+            text = frame.replace("{X}", item.upper()).replace("{x}", item)
+            yield Example(text, (), "heldout" if held else "train", lang, EVERYDAY_KIND, "benign")
+
+
+_EMOJI = "😀😂🤣😊😍🥰😎🤔😅😭😴👍👌🙏👏🎉🎂🌸🌞🌙⭐🍎🍜☕🐱🐶❤️💯🔥✨🙂😉"
+_SYMBOLS = "~!@#$%^&*()_+-=[]{}|;:,.<>/?·…—、【】《》￥"
+
+
+def random_strings(n: int = 600, seed: int = 20261129) -> list[str]:
+    """Random-ish everyday strings: order numbers, codes, versions, hashes, emoji, symbols. Deterministic.
+
+    Lengths avoid 11 and 18 digits so that none looks like a phone or ID number (PII is another detector's job).
+    """
+    import random
+
+    rng = random.Random(seed)
+    upper = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    alnum = upper + "0123456789"
+
+    def digits(k: int) -> str:
+        return "".join(rng.choice("0123456789") for _ in range(k))
+
+    makers = [
+        lambda: digits(rng.choice([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12])),
+        lambda: "".join(rng.choice(alnum) for _ in range(rng.randint(4, 10))),
+        lambda: rng.choice(["SF", "YT", "JD", "ZT", "EMS", "DD", "NO.", "#"]) + digits(rng.choice([6, 8, 10, 12])),
+        lambda: f"{rng.choice(upper)}{rng.choice(upper)}-{digits(rng.randint(2, 6))}",
+        lambda: f"v{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}",
+        lambda: "".join(rng.choice("0123456789abcdef") for _ in range(rng.choice([7, 8, 12, 16, 32]))),
+        lambda: "".join(rng.choice(_EMOJI) for _ in range(rng.randint(1, 5))),
+        lambda: "".join(rng.choice(_SYMBOLS) for _ in range(rng.randint(1, 6))),
+        lambda: f"{rng.randint(2000, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        lambda: f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}",
+        lambda: f"{rng.randint(1, 999)}{rng.choice(['+', '-', '*', '/', 'x', '×', '÷'])}{rng.randint(1, 999)}"
+                + rng.choice(["", "=?", "=", " ?"]),
+        lambda: rng.choice(["CUE:", "REF:", "ID:", "code ", "工单", "订单号", "ticket ", "Q", "room "])
+                + "".join(rng.choice(alnum) for _ in range(rng.randint(3, 8))),
+        lambda: "".join(rng.choice(alnum + _SYMBOLS + " ") for _ in range(rng.randint(3, 14))),
+    ]
+    out: list[str] = []
+    seen: set[str] = set()
+    while len(out) < n:
+        t = rng.choice(makers)()
+        if t.strip() and t not in seen:
+            seen.add(t)
+            out.append(t)
+    return out
+
+
+def build_everyday() -> list[Example]:
+    """The everyday-chat set (``data/everyday.yaml`` plus generated strings): benign, many of them very short."""
+    d: dict[str, list[str]] = yaml.safe_load(_data_text(EVERYDAY_FILE))
+    out: list[Example] = []
+    for lang in ("zh", "en"):
+        out.extend(_everyday(d[f"short_{lang}"], d[f"deco_{lang}"], lang))
+        out.extend(_everyday(d[f"questions_{lang}"], d[f"frame_q_{lang}"], lang))
+        out.extend(_everyday(d[f"fillers_{lang}"], d[f"templates_{lang}"], lang))
+    for i, text in enumerate(random_strings()):
+        out.append(Example(text, (), "heldout" if is_heldout_index(i, 0) else "train", "x", EVERYDAY_KIND, "benign"))
+    return out
 
 
 def _expand_seeds(seeds: dict[str, Any], frames: dict[str, list[dict[str, Any]]], name: str) -> list[Example]:

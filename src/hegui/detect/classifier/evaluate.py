@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from hegui.detect.classifier.dataset import Example
+from hegui.detect.classifier.dataset import EVERYDAY_KIND, Example
 
 # Benign texts with a word that a naive filter would trip on: the look-alikes.
 LOOKALIKE = re.compile(
@@ -48,6 +48,12 @@ class Report:
     benign_flagged: int
     lookalike: int
     lookalike_flagged: int
+    everyday: int = 0
+    everyday_flagged: int = 0
+
+    @property
+    def everyday_false_refusal_rate(self) -> float:
+        return self.everyday_flagged / self.everyday if self.everyday else 0.0
 
     @property
     def macro_f1(self) -> float:
@@ -79,6 +85,9 @@ class Report:
                      f"({self.false_refusal_rate:.1%})")
         lines.append(f"- false-refusal rate, look-alike benign: {self.lookalike_flagged}/{self.lookalike} "
                      f"({self.lookalike_false_refusal_rate:.1%})")
+        if self.everyday:
+            lines.append(f"- false-refusal rate, everyday chat (greetings, short messages, codes): "
+                         f"{self.everyday_flagged}/{self.everyday} ({self.everyday_false_refusal_rate:.2%})")
         return "\n".join(lines)
 
 
@@ -90,8 +99,20 @@ def evaluate(examples: Sequence[Example], labels: Sequence[str], predict: Predic
     """Score ``examples`` with ``predict`` (texts → probabilities in ``labels`` order) and tabulate.
 
     A benign example counts as falsely refused when any label other than ``J`` passes its threshold
-    (benign examples wrapped in a jailbreak framing carry ``J`` on purpose).
+    (benign examples wrapped in a jailbreak framing carry ``J`` on purpose). The everyday-chat examples
+    are reported on their own line and kept out of the per-category rows and the other rates, so those
+    stay comparable with models evaluated before the everyday set existed.
     """
+    daily = [e for e in examples if e.kind == EVERYDAY_KIND]
+    examples = [e for e in examples if e.kind != EVERYDAY_KIND]
+    n_daily_flagged = 0
+    if daily:
+        dprobs = predict([e.text for e in daily])
+        dthr = np.array([thresholds if isinstance(thresholds, float) else thresholds.get(c, 0.5) for c in labels])
+        non_j_d = np.array([c != "J" for c in labels])
+        n_daily_flagged = int((dprobs >= dthr)[:, non_j_d].any(axis=1).sum())
+    if not examples:
+        return Report([], 0, 0, 0, 0, 0, 0, len(daily), n_daily_flagged)
     probs = predict([e.text for e in examples])
     thr = np.array([thresholds if isinstance(thresholds, float) else thresholds.get(c, 0.5) for c in labels])
     hit: npt.NDArray[np.bool_] = np.asarray(probs >= thr, dtype=bool)
@@ -105,4 +126,4 @@ def evaluate(examples: Sequence[Example], labels: Sequence[str], predict: Predic
     look = [i for i in benign if LOOKALIKE.search(examples[i].text)]
     flagged: npt.NDArray[np.bool_] = np.asarray(hit[:, non_j].any(axis=1), dtype=bool)
     return Report(rows, len(harmful), int(flagged[harmful].sum()), len(benign), int(flagged[benign].sum()),
-                  len(look), int(flagged[look].sum()))
+                  len(look), int(flagged[look].sum()), len(daily), n_daily_flagged)

@@ -118,11 +118,13 @@ class LinearModel:
     bits: int
     version: str
     meta: dict[str, Any]
+    min_norm: float = 1.0  # evidence floor: a text with fewer buckets is scaled as if it had this many
 
     def _logits_one(self, idx: I64) -> F32:
         if idx.size == 0:
             return self.b.copy()
-        z: F32 = (self.w[idx].sum(axis=0) / np.float32(np.sqrt(idx.size)) + self.b).astype(np.float32)
+        norm = np.float32(np.sqrt(max(idx.size, self.min_norm)))
+        z: F32 = (self.w[idx].sum(axis=0) / norm + self.b).astype(np.float32)
         return z
 
     def predict(self, text: str) -> F32:
@@ -134,7 +136,7 @@ class LinearModel:
         else:
             grams = _gram_buckets(norm, self.bits, NGRAMS)
             idx = [_unique(np.concatenate([arr[s:max(s, e - n + 1)] for n, arr in grams])) for s, e in units]
-            lens = np.array([max(u.size, 1) for u in idx])
+            lens = np.array([max(u.size, self.min_norm, 1) for u in idx])
             offsets = np.concatenate(([0], np.cumsum([u.size for u in idx])[:-1]))
             flat = np.concatenate(idx)
             sums = np.add.reduceat(self.w[flat], offsets, axis=0) if flat.size else np.zeros((len(idx), len(self.b)))
@@ -156,6 +158,7 @@ class LinearModel:
         np.savez_compressed(
             path, rows=nz.astype(np.int32), q=q[nz], scale=scale.astype(np.float32), b=self.b.astype(np.float32),
             labels=np.array(self.labels), bits=np.int64(self.bits), version=np.array(self.version),
+            min_norm=np.float32(self.min_norm),
             meta=np.array(repr(sorted(self.meta.items()))))
 
     @classmethod
@@ -166,12 +169,14 @@ class LinearModel:
                 labels = tuple(str(x) for x in z["labels"])
                 w = np.zeros((1 << bits, len(labels)), dtype=np.float32)
                 w[z["rows"]] = z["q"].astype(np.float32) * z["scale"]
-                return cls(labels, w, z["b"].astype(np.float32), bits, str(z["version"]), {"saved": str(z["meta"])})
+                min_norm = float(z["min_norm"]) if "min_norm" in z.files else 1.0  # weights from before the floor
+                return cls(labels, w, z["b"].astype(np.float32), bits, str(z["version"]), {"saved": str(z["meta"])},
+                           min_norm)
         except (OSError, KeyError, ValueError) as err:
             raise InvalidInputError(f"classifier weights {path}: cannot load: {err}") from None
 
 
-def featurise(texts: Sequence[str], bits: int) -> tuple[I64, I64, F32]:
+def featurise(texts: Sequence[str], bits: int, min_norm: float = 1.0) -> tuple[I64, I64, F32]:
     """Sparse design matrix as (row, column, value) triples for training."""
     rows: list[I64] = []
     cols: list[I64] = []
@@ -180,13 +185,20 @@ def featurise(texts: Sequence[str], bits: int) -> tuple[I64, I64, F32]:
         idx = buckets(normalise(t), bits)
         rows.append(np.full(idx.size, i, dtype=np.int64))
         cols.append(idx)
-        vals.append(np.full(idx.size, 1.0 / np.sqrt(max(idx.size, 1)), dtype=np.float32))
+        vals.append(np.full(idx.size, 1.0 / np.sqrt(max(idx.size, min_norm, 1)), dtype=np.float32))
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
 
 
 def train(texts: Sequence[str], targets: F32, labels: tuple[str, ...], *, bits: int = 18, epochs: int = 10,
-          lr: float = 0.05, l2: float = 1e-6, batch: int = 256, seed: int = 7, version: str = "dev") -> LinearModel:
-    """Mini-batch Adam on the logistic loss, positives up-weighted per label so rare labels are learnt.
+          lr: float = 0.05, l2: float = 1e-6, batch: int = 256, seed: int = 7, version: str = "dev",
+          min_norm: float = 1.0, pos_cap: float = 20.0) -> LinearModel:
+    """Mini-batch Adam on the logistic loss, positives up-weighted per label (at most ``pos_cap``) so rare
+    labels are learnt.
+
+    ``min_norm`` is the evidence floor: a text is L2-normalised by ``sqrt(max(buckets, min_norm))``, so a
+    very short text (few n-grams) cannot push a score far from the bias, which stays strongly negative.
+    Without it "hi" (3 buckets) weighs each n-gram 3× more than a 30-bucket sentence does, and greetings
+    scored near 0.5 on every category.
 
     Deterministic for a given seed. Weights of buckets no example touches stay exactly zero, which
     keeps the saved file small.
@@ -195,12 +207,12 @@ def train(texts: Sequence[str], targets: F32, labels: tuple[str, ...], *, bits: 
     if n != len(texts) or k != len(labels):
         raise ValueError("targets must be (len(texts), len(labels))")
     rng = np.random.default_rng(seed)
-    r, c, v = featurise(texts, bits)
+    r, c, v = featurise(texts, bits, min_norm)
     order = np.argsort(r, kind="stable")
     r, c, v = r[order], c[order], v[order]
     starts = np.searchsorted(r, np.arange(n + 1))
     pos = targets.sum(axis=0)
-    pos_weight = np.clip((n - pos) / np.maximum(pos, 1.0), 1.0, 20.0).astype(np.float32) ** POS_EXP
+    pos_weight = np.clip((n - pos) / np.maximum(pos, 1.0), 1.0, pos_cap).astype(np.float32) ** POS_EXP
     d = 1 << bits
     w = np.zeros((d, k), dtype=np.float32)
     b = np.full(k, -2.0, dtype=np.float32)
@@ -240,4 +252,5 @@ def train(texts: Sequence[str], targets: F32, labels: tuple[str, ...], *, bits: 
             mb = b1 * mb + (1 - b1) * gb
             vb = b2 * vb + (1 - b2) * gb * gb
             b -= lr * corr * mb / (np.sqrt(vb) + eps)
-    return LinearModel(labels, w, b, bits, version, {"epochs": epochs, "lr": lr, "l2": l2, "n": n, "seed": seed})
+    meta = {"epochs": epochs, "lr": lr, "l2": l2, "n": n, "seed": seed, "min_norm": min_norm, "pos_cap": pos_cap}
+    return LinearModel(labels, w, b, bits, version, meta, min_norm)

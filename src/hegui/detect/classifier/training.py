@@ -48,7 +48,12 @@ def data_version(examples: Sequence[Example]) -> str:
     return h.hexdigest()[:10]
 
 
-def train_model(extra: Sequence[Path] = (), *, epochs: int = 10, seed: int = 7, bits: int = 18) -> TrainResult:
+MIN_NORM = 1.0
+POS_CAP = 20.0
+
+
+def train_model(extra: Sequence[Path] = (), *, epochs: int = 10, seed: int = 7, bits: int = 18,
+                min_norm: float = MIN_NORM, pos_cap: float = POS_CAP) -> TrainResult:
     """Train on the train split, evaluate on the held-out split (never trained on)."""
     examples = load_examples(extra)
     tr = [e for e in examples if e.split == "train"]
@@ -58,7 +63,8 @@ def train_model(extra: Sequence[Path] = (), *, epochs: int = 10, seed: int = 7, 
         raise InvalidInputError("no labelled training examples")
     y = np.array([[c in e.labels for c in labels] for e in tr], dtype=np.float32)
     version = f"{MODEL_FAMILY}-{data_version(examples)}"
-    model = train([e.text for e in tr], y, labels, bits=bits, epochs=epochs, seed=seed, version=version)
+    model = train([e.text for e in tr], y, labels, bits=bits, epochs=epochs, seed=seed, version=version,
+                  min_norm=min_norm, pos_cap=pos_cap)
     report = evaluate(ho, labels, model.predict_many)
     return TrainResult(model, len(tr), len(ho), report)
 
