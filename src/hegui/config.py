@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from hegui.detect.guard.base import GuardConfig
 from hegui.errors import ConfigError
 
 CONFIG_ENV = "HEGUI_CONFIG"
@@ -106,6 +107,10 @@ class Settings(BaseSettings):
     provider: ProviderConfig = ProviderConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     notify: NotifyConfig = NotifyConfig()
+    guards: list[GuardConfig] = Field(
+        default_factory=list, description="guard models (Qwen3Guard, Llama Guard, JSON verdict) next to the classifier")
+    classifier_weights: Path | None = Field(
+        default=None, description="your classifier weights (.npz); default: $HEGUI_CLASSIFIER_WEIGHTS or the shipped")
 
     @field_validator("database_url")
     @classmethod

@@ -23,6 +23,7 @@ import importlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hegui.detect.base import Detector, Direction, Finding
@@ -98,7 +99,8 @@ class ModerationEngine:
     @classmethod
     def from_context(cls, ctx: HeguiContext, *, models: bool = True) -> ModerationEngine:
         """The engine a running installation uses: its pack, its database lexicons (hot reload),
-        PII, and (``models``) the jailbreak detector and embedded classifier when installed."""
+        PII, and (``models``) the jailbreak detector and embedded classifier when installed (weights from
+        ``settings.classifier_weights`` when set) plus every guard model in ``settings.guards``."""
         from hegui.detect.lexicon.registry import LexiconRegistry
         from hegui.text import Normalizer
 
@@ -106,7 +108,12 @@ class ModerationEngine:
         normalizer = Normalizer(pack.normalisation)
         detectors: list[Detector] = [LexiconRegistry(ctx), PiiDetector.from_pack(pack)]
         if models:
-            detectors.extend(_optional_model_detectors())
+            weights = ctx.settings.classifier_weights
+            detectors.extend(_optional_model_detectors(weights) if weights else _optional_model_detectors())
+            if ctx.settings.guards:
+                from hegui.detect.guard import build_guard
+
+                detectors.extend(build_guard(g) for g in ctx.settings.guards)
         return cls(pack, detectors, normalizer, auto_refresh=True)
 
     @classmethod
@@ -476,11 +483,13 @@ def _corroborated(counted: list[tuple[Finding, int | None]]) -> list[tuple[Findi
     return out
 
 
-def _optional_model_detectors() -> list[Detector]:
-    """The jailbreak detector and embedded classifier, when their packages are present."""
+def _optional_model_detectors(classifier_weights: Path | None = None) -> list[Detector]:
+    """The jailbreak detector and embedded classifier, when their packages are present (the classifier
+    from ``classifier_weights`` when given, else the shipped or ``$HEGUI_CLASSIFIER_WEIGHTS`` model)."""
     found: list[Detector] = []
+    clf_factory = "load_default" if classifier_weights is None else "load"
     for module, attr, factory in (("hegui.detect.jailbreak", "JailbreakDetector", None),
-                                  ("hegui.detect.classifier", "EmbeddedClassifier", "load_default")):
+                                  ("hegui.detect.classifier", "EmbeddedClassifier", clf_factory)):
         try:
             mod = importlib.import_module(module)
         except ImportError:
@@ -491,7 +500,10 @@ def _optional_model_detectors() -> list[Detector]:
             log.info("%s has no %s yet", module, attr)
             continue
         try:
-            found.append(getattr(cls_, factory)() if factory else cls_())
+            if factory == "load":
+                found.append(cls_.load(classifier_weights))
+            else:
+                found.append(getattr(cls_, factory)() if factory else cls_())
         except Exception as err:  # installed but broken (e.g. weights missing): fail closed on use
             log.error("%s.%s cannot load: %s", module, attr, err)
             found.append(UnavailableDetector(module.rsplit(".", 1)[-1], f"{type(err).__name__}: {err}"))
