@@ -112,6 +112,19 @@ def label_seeds() -> dict[str, bytes]:
         w.setframerate(8000)
         w.writeframes(bytes(1600))
     seeds["wav"] = buf.getvalue()
+    import docx
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    buf = io.BytesIO()
+    pdf.save(buf)
+    seeds["pdf"] = buf.getvalue()
+    doc = docx.Document()
+    doc.add_paragraph("第一段。")
+    buf = io.BytesIO()
+    doc.save(buf)
+    seeds["docx"] = buf.getvalue()
     seeds["md"] = "# 标题\n\n正文一段。\n".encode()
     seeds["txt"] = "一段普通的文字。\n".encode()
     labelled = {}
