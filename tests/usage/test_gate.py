@@ -85,3 +85,14 @@ def test_guardian_limit_set_here_applies_at_once(sqlite_ctx: HeguiContext) -> No
     with pytest.raises(ApiError) as exc:
         gate(_exchange(p))
     assert exc.value.code == "guardian_hours"
+
+
+def test_cached_adult_is_checked_without_io_but_a_minor_never(sqlite_ctx: HeguiContext) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=SH))
+    gate = UsageGate(sqlite_ctx, clock=clock)
+    adult, minor = _exchange(_adult(sqlite_ctx, clock)), _exchange(_minor(sqlite_ctx, clock))
+    assert not gate.ready(adult)  # nothing cached yet
+    gate(adult)
+    gate(minor)
+    assert gate.ready(adult)
+    assert not gate.ready(minor)  # a hard limit: counted in the shared store before admitting

@@ -407,6 +407,11 @@ class SanctionGate:
         self._cache[user_id] = (now + self.ttl, block)
         return block
 
+    def ready(self, st: ExchangeState) -> bool:
+        """True when the check needs no database call (see ``Gateway.check_usage_async``)."""
+        hit = self._cache.get(st.principal.user_id) if st.principal is not None else None
+        return st.principal is None or (hit is not None and hit[0] > time.monotonic())
+
     def __call__(self, st: ExchangeState) -> None:
         if st.principal is None:
             return

@@ -51,6 +51,10 @@ UsageCheck = Callable[["ExchangeState"], None]
 """A usage step (anti-addiction, curfew, quotas): raise ``ApiError`` to stop the request."""
 
 
+def _never(_st: ExchangeState) -> bool:
+    return False
+
+
 def _cats(decision: Decision) -> list[str]:
     return sorted({str(c) for c in (decision.categories or [])})
 
@@ -183,8 +187,16 @@ class Gateway:
             check(st)
 
     async def check_usage_async(self, st: ExchangeState) -> None:
-        """The usage steps in a worker thread: they read and write counters, which must not block the loop."""
-        if self.usage_checks:
+        """The usage steps in a worker thread: they read and write counters, which must not block the loop.
+
+        When every step says it can decide from its in-process caches (``ready(st)``: no database or
+        Redis call), they run right here instead: the thread hop would cost more than the steps.
+        """
+        if not self.usage_checks:
+            return
+        if all(getattr(check, "ready", _never)(st) for check in self.usage_checks):
+            self.check_usage(st)
+        else:
             await anyio.to_thread.run_sync(self.check_usage, st)
 
     # 3. input moderation -------------------------------------------------------------------------

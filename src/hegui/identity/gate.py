@@ -35,6 +35,14 @@ class IdentityGate:
         self._admitted: dict[str, tuple[float, int]] = {}  # user_id -> (expires, generation)
         self._lock = threading.Lock()
 
+    def ready(self, st: ExchangeState) -> bool:
+        """True when the step needs no database call (an admitted user still cached)."""
+        p = st.principal
+        if p is None:
+            return True
+        hit = self._admitted.get(p.user_id)
+        return hit is not None and hit[1] == self._gen.value and hit[0] > time.monotonic()
+
     def __call__(self, st: ExchangeState) -> None:
         p = st.principal
         if p is None:

@@ -97,6 +97,21 @@ class UsageGate:
         birth, guardian = self.facts(user_id)
         return limits_for(self.minors, birth, now, guardian)
 
+    def ready(self, st: ExchangeState) -> bool:
+        """True when the step needs no database or Redis call: facts cached and a user without a hard
+        limit whose session view is fresh (a limited user's touch is written before admitting)."""
+        p = st.principal
+        if p is None:
+            return True
+        mono = time.monotonic()
+        hit = self._facts.get(p.user_id)
+        if hit is None or hit[1] != self._gen.value or hit[0] <= mono:
+            return False
+        view = self._views.get(p.user_id)
+        if view is None or view[0] <= mono:
+            return False
+        return limits_for(self.minors, hit[2], self.clock(), hit[3]).daily_seconds is None
+
     def __call__(self, st: ExchangeState) -> None:
         p = st.principal
         if p is None:
