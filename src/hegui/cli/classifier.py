@@ -21,20 +21,21 @@ ExtraOpt = Annotated[list[Path] | None, typer.Option(
 def train_cmd(
     out: Annotated[Path, typer.Option("--out", help="where to write the weights (.npz)")] = Path("classifier.npz"),
     extra: ExtraOpt = None,
-    epochs: Annotated[int, typer.Option(min=1, max=200)] = 10,
+    epochs: Annotated[int | None, typer.Option(min=1, max=200, help="default: the shipped model's")] = None,
     seed: int = 7,
     min_norm: Annotated[float | None, typer.Option(
         "--min-norm", min=1.0, max=256.0, help="evidence floor: texts with fewer n-grams are scored as if they "
         "had this many (default: the shipped model's)")] = None,
 ) -> None:
     """Train on the shipped data (+ --extra) and print the held-out table. Deterministic for a seed."""
-    from hegui.detect.classifier.training import MIN_NORM, train_model
+    from hegui.detect.classifier.training import EPOCHS, MIN_NORM, train_model
 
     if out.suffix != ".npz":
         raise InvalidInputError(f"--out {out}: weights are written as .npz")
     if not out.parent.exists():
         raise InvalidInputError(f"--out {out}: directory {out.parent} does not exist")
-    res = train_model(extra or [], epochs=epochs, seed=seed, min_norm=MIN_NORM if min_norm is None else min_norm)
+    res = train_model(extra or [], epochs=EPOCHS if epochs is None else epochs, seed=seed,
+                      min_norm=MIN_NORM if min_norm is None else min_norm)
     res.model.save(out)
     console.print(f"trained {res.model.version} on {res.train_examples} examples, "
                   f"{len(res.model.labels)} labels → {out}")
