@@ -48,7 +48,7 @@ def test_known_harmful_asks_are_still_refused(engine: ModerationEngine, text: st
 def test_short_texts_stay_far_below_threshold() -> None:
     clf = EmbeddedClassifier.load_default()
     for text in ("你好", "在吗", "hi", "ok", "1234", "👍"):
-        assert max(s for c, s in clf.scores(text).items() if c != "J") < 0.3, text
+        assert max(clf.scores(text).values()) < 0.3, text
 
 
 def test_everyday_set_is_benign_deterministic_and_has_a_heldout_part() -> None:
