@@ -46,6 +46,9 @@ class Upstream:
 _DONE = object()
 
 
+DRAIN_SECONDS = 2.0  # how long a finished stream may take to deliver the end of its body
+
+
 class UpstreamStream:
     """An open streaming response from an upstream: SSE ``data:`` payloads, then close."""
 
@@ -127,6 +130,12 @@ class UpstreamStream:
         return event if isinstance(event, dict) else None
 
     async def aclose(self) -> None:
+        if self.done and self._pump_task is not None and not self._pump_task.done():
+            # After ``[DONE]`` only the end of the body is left: let the pump read it, so the connection
+            # goes back to the pool. Cancelling that last read left the connection checked out for good
+            # (httpcore), and after ``max_connections`` streams every new stream waited for a free one.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._pump_task), DRAIN_SECONDS)
         if self._pump_task is not None and not self._pump_task.done():
             self._pump_task.cancel()
             with contextlib.suppress(BaseException):
