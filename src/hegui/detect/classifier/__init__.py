@@ -17,7 +17,9 @@ from hegui.detect.base import Direction, Finding
 from hegui.detect.classifier.model import LinearModel
 
 DEFAULT_FLOOR = 0.2
-WEIGHTS_ENV = "HEGUI_CLASSIFIER_WEIGHTS"  # path to operator-trained weights used instead of the shipped ones
+# path to operator-trained weights used instead of the shipped ones; the same variable also sets
+# ``Settings.classifier_weights``, which ``ModerationEngine.from_context`` reads
+WEIGHTS_ENV = "HEGUI_CLASSIFIER_WEIGHTS"
 _DEFAULT: EmbeddedClassifier | None = None
 _LOCK = threading.Lock()
 
