@@ -142,6 +142,7 @@ def test_classifier_weights_env_var_still_works(monkeypatch: pytest.MonkeyPatch,
     assert Settings().classifier_weights == tmp_path / "mine.npz"
 
 
+@pytest.mark.slow  # two real `hegui moderate` processes, each loading the models: ~20 s here
 def test_guard_from_config_file_changes_hegui_moderate(tmp_path: Path, guard_url: str) -> None:
     (tmp_path / "hegui.yaml").write_text(json.dumps({"guards": [_guard(guard_url)]}), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
