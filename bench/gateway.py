@@ -166,8 +166,10 @@ def start_hegui(workdir: Path, upstream_url: str) -> tuple[subprocess.Popen[byte
                               "--reason", "benchmark service account", "--json"],
                              cwd=workdir, env=env, capture_output=True, text=True, check=True)
     key = json.loads(created.stdout)["api_key"]
+    log = os.environ.get("BENCH_HEGUI_LOG")  # keep the server's log (errors under load) in this file
+    err = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen([sys.executable, "-m", "hegui", "serve", "--port", str(port), "--upstream", upstream_url],
-                            cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=err)
     base = f"http://127.0.0.1:{port}"
     wait_ready(base + "/readyz", proc)
     return proc, base, key

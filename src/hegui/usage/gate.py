@@ -211,7 +211,7 @@ class _TouchWriter:
     which keeps the write lock free for the audit writer under load.
     """
 
-    MAX_BATCH = 512
+    MAX_BATCH = 64  # bounds how long one batch holds SQLite's write lock (the audit writer waits for it)
 
     def __init__(self, store: UsageStore, gap: timedelta, tz: ZoneInfo) -> None:
         self.store, self.gap, self.tz = store, gap, tz
