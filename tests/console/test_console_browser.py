@@ -5,12 +5,9 @@ Saves screenshots of the main pages to ``artifacts/screenshots/`` (gitignored).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -18,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from consolekit import PASSWORD, build_app, seed_history
 
 from hegui.config import Settings
@@ -27,6 +23,7 @@ from hegui.identity import accounts
 from hegui.privacy.crypto import generate_key
 from hegui.store.models.usage import UsageDaily
 from hegui.store.models.verification import IdentityProfile
+from loopback import serve_app
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -60,22 +57,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                               birth_source="document"))
         s.add(UsageDaily(user_id=others[0], day=date.today().isoformat(), seconds=2400.0))
     seed_history(ctx, [user.user_id, *others])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    t = threading.Thread(target=lambda: asyncio.run(srv.serve(sockets=[sock])), daemon=True)
-    t.start()
-    while not srv.started:
-        if not t.is_alive():
-            raise RuntimeError("server did not start")
-        threading.Event().wait(0.01)
     try:
-        yield Server(ctx, f"http://127.0.0.1:{port}", user.api_key)
+        with serve_app(app) as url:
+            yield Server(ctx, url, user.api_key)
     finally:
-        srv.should_exit = True
-        t.join(30)
-        sock.close()
         ctx.close()
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import shutil
-import socket
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import openai
-import uvicorn
 from fastapi import FastAPI
 from gw_fake_upstream import FakeUpstream
 
@@ -33,6 +29,7 @@ from hegui.install import ensure_database
 from hegui.moderation import ModerationEngine
 from hegui.privacy.crypto import generate_key
 from hegui.text import Normalizer
+from loopback import serve_app
 
 BANNED = "测试违禁词甲"  # synthetic A1.4 term added to the lexicon for tests
 UPSTREAM_KEY = "sk-upstream-secret-0001"
@@ -56,28 +53,6 @@ class Running:
 
     def client(self, key: str | None = None, **kw: Any) -> openai.OpenAI:
         return openai.OpenAI(base_url=self.url + "/v1", api_key=key or self.user_key, max_retries=0, timeout=30, **kw)
-
-
-@contextmanager
-def serve_app(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` with uvicorn on a free loopback port in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    t = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    t.start()
-    while not server.started:
-        if not t.is_alive():
-            raise RuntimeError("gateway did not start")
-        threading.Event().wait(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        t.join(30)
-        sock.close()
 
 
 def make_settings(tmp: Path, db_url: str | None = None, upstreams: list[UpstreamConfig] | None = None,

@@ -3,11 +3,8 @@ with an injected clock, a capturing SMS sender and a light moderation engine."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -31,6 +27,7 @@ from hegui.privacy.crypto import generate_key
 from hegui.usage.clock import ManualClock
 from hegui.usage.gate import gateway_checks
 from hegui.usage.store import UsageStore
+from loopback import serve_app
 
 REDIS_URL = os.environ.get("HEGUI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")  # as tests/conftest.py
 MINOR_ONLY_TERM = "测试未成年不宜甲"  # synthetic A5.1 content: disclaimed for adults, refused for minors
@@ -90,27 +87,6 @@ def upstream_app() -> FastAPI:
     return app
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """``app`` under uvicorn on a free loopback port in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    t = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    t.start()
-    while not server.started:
-        if not t.is_alive():
-            raise RuntimeError("server did not start")
-        threading.Event().wait(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        t.join(30)
-        sock.close()
-
-
 @dataclass
 class Gw:
     url: str
@@ -130,13 +106,13 @@ def running(ctx: HeguiContext, start: datetime, store: UsageStore | None = None)
     """The real gateway app (identity + usage steps wired) in front of the tiny upstream."""
     clock = ManualClock(start)
     sms = CapturingSender()
-    with serve(upstream_app()) as up_url:
+    with serve_app(upstream_app()) as up_url:
         ctx.settings.upstreams = [UpstreamConfig(name="tiny", base_url=up_url + "/v1", retries=0)]
         engine = ModerationEngine(ctx.pack, [MinorTestDetector()])
         app = create_app(ctx, engine=engine, usage_checks=gateway_checks(ctx, clock=clock, store=store))
         identity = IdentityService(ctx, sender=sms, clock=clock)
         app.state.identity_service = identity
-        with serve(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as http:
             yield Gw(url, ctx, clock, sms, identity, http)
 
 
