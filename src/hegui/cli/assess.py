@@ -15,7 +15,7 @@ from hegui.assess.judges import default_panel
 from hegui.assess.runner import RunOptions, chat_url
 from hegui.assess.scoring import export_sheet, import_sheet, judge_all
 from hegui.assess.service import banks_in_force, label_texts, rescore, run_assessment
-from hegui.cli.common import STATE, console, print_json
+from hegui.cli.common import STATE, JsonFlag, console, print_json
 from hegui.context import HeguiContext
 from hegui.errors import InvalidInputError
 from hegui.install import ensure_database
@@ -27,7 +27,6 @@ review_app = typer.Typer(help="Manual review (人工抽检) sheet: export, then 
 assess_app.add_typer(bank_app, name="bank")
 assess_app.add_typer(review_app, name="review")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def _ready() -> HeguiContext:

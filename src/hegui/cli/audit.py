@@ -11,12 +11,11 @@ from typing import Annotated
 import typer
 
 from hegui.audit import log as audit_log
-from hegui.cli.common import STATE, console, err_console, print_json
+from hegui.cli.common import STATE, JsonFlag, console, err_console, print_json
 from hegui.errors import InvalidInputError
 from hegui.install import ensure_database
 
 audit_app = typer.Typer(help="The tamper-evident audit log of every exchange (O15).", no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def _time(value: str | None, name: str) -> datetime | None:

@@ -14,12 +14,11 @@ from hegui.cases.incidents import IncidentService, ReportFormat
 from hegui.cases.pi_requests import PiRequestService
 from hegui.cases.rectification import RectificationService
 from hegui.cases.sanctions import SanctionService
-from hegui.cli.common import STATE, console, print_json
+from hegui.cli.common import STATE, JsonFlag, console, print_json
 from hegui.context import HeguiContext
 from hegui.errors import InvalidInputError
 from hegui.install import ensure_database
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 complaints_app = typer.Typer(help="Complaints and reports with SLA clocks (Measures Art 15, O12).",
                              no_args_is_help=True)
 requests_app = typer.Typer(help="Personal-information rights requests with deadlines (O7).", no_args_is_help=True)

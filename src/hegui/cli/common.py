@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
 from hegui.context import HeguiContext
@@ -32,6 +33,9 @@ class CliState:
 
 
 STATE = CliState()
+
+#: the `--json` flag every command that prints results offers
+JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def print_json(obj: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.table import Table
 
-from hegui.cli.common import STATE, console, print_json
+from hegui.cli.common import STATE, JsonFlag, console, print_json
 from hegui.context import HeguiContext
 from hegui.errors import InvalidInputError
 from hegui.install import ensure_database
@@ -24,7 +24,6 @@ corpus_app.add_typer(source_app, name="source")
 corpus_app.add_typer(review_app, name="review")
 corpus_app.add_typer(annotation_app, name="annotation")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def _ctx() -> HeguiContext:

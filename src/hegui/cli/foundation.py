@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 from rich.table import Table
 
-from hegui.cli.common import STATE, console, print_json
+from hegui.cli.common import STATE, JsonFlag, console, print_json
 from hegui.install import initialise
 from hegui.obligations import report
 from hegui.policy.taxonomy import CATEGORIES, RISKS
@@ -15,7 +13,6 @@ from hegui.policy.taxonomy import CATEGORIES, RISKS
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 policy_app = typer.Typer(help="The policy pack in force.", no_args_is_help=True)
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def _mask_url(url: str) -> str:

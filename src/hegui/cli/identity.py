@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hegui.cli.common import STATE, console, print_json
+from hegui.cli.common import STATE, JsonFlag, console, print_json
 from hegui.errors import InvalidInputError
 from hegui.identity import agreements
 from hegui.identity.service import IdentityService, default_sender
@@ -31,7 +31,6 @@ guardian_app = typer.Typer(help="Guardian controls for minors (lower limits, all
 identity_app.add_typer(agreement_app, name="agreement")
 identity_app.add_typer(guardian_app, name="guardian")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 UserArg = Annotated[str, typer.Argument(help="the user's id (u_…)")]
 ByOpt = Annotated[str | None, typer.Option("--by", help="who decides (default: your login name)")]
 

@@ -9,14 +9,13 @@ from typing import Annotated, Literal
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from hegui.cli.common import STATE, console, err_console, print_json
+from hegui.cli.common import STATE, JsonFlag, console, err_console, print_json
 from hegui.errors import HeguiError, InvalidInputError
 from hegui.labeling import Labeler, write_atomic
 from hegui.labeling.formats import supported
 
 label_app = typer.Typer(help="AIGC labels (GB 45438-2025): add, verify, propagate.", no_args_is_help=True)
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 ForceFlag = Annotated[bool, typer.Option("--force", help="overwrite OUT if it exists")]
 
 

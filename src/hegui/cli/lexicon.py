@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hegui.cli.common import STATE, console, print_json
+from hegui.cli.common import STATE, JsonFlag, console, print_json
 from hegui.context import HeguiContext
 from hegui.detect.lexicon.detector import Hit
 from hegui.detect.lexicon.formats import FORMATS, Format, guess_format
@@ -24,7 +24,6 @@ allow_app = typer.Typer(help="Allow-lists: phrases that cancel a lexicon hit the
                         no_args_is_help=True)
 lexicon_app.add_typer(allow_app, name="allow")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 CategoryOpt = Annotated[str | None, typer.Option("--category", "-k", help="risk code, e.g. A1.4")]
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from hegui.cases.pi_requests import PiRequestService
-from hegui.cli.common import STATE, console, print_json
+from hegui.cli.common import STATE, JsonFlag, console, print_json
 from hegui.context import HeguiContext
 from hegui.errors import InvalidInputError
 from hegui.install import ensure_database
@@ -19,7 +19,6 @@ from hegui.privacy.retention import last_runs, purge, retention_days
 
 privacy_app = typer.Typer(help="Personal-data protection: retention, user rights, consent, keys (O7).",
                           no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def _ctx() -> HeguiContext:

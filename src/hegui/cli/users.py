@@ -7,13 +7,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hegui.cli.common import STATE, console, print_json
+from hegui.cli.common import STATE, JsonFlag, console, print_json
 from hegui.identity import accounts
 from hegui.install import ensure_database
 from hegui.store.db import Database
 
 users_app = typer.Typer(help="Users and their API keys.", no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 
 def _db() -> Database:
