@@ -155,8 +155,9 @@ class Gateway:
         auth = request.headers.get("authorization", "")
         scheme, _, key = auth.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
-            raise unauthorized("missing API key: send `Authorization: Bearer <key>` (create one with "
-                               "`hegui users create --name NAME`)")
+            raise unauthorized("missing API key: send `Authorization: Bearer <key>` (an operator creates one with "
+                               "`hegui users create --name NAME --verified --reason WHY`; users register at "
+                               "/v1/identity/register)")
         key = key.strip()
         digest = hash_key(key)
         hit = self._key_cache.get(digest)
