@@ -84,6 +84,22 @@ def _batch(src: Path, dst: Path, force: bool, what: str, one: Callable[[Path, Pa
         raise typer.Exit(2)
 
 
+def _apply(src: Path, dst: Path, force: bool, what: str, one: Callable[[Path, Path], dict[str, object]],
+           json_out: bool, summary: Callable[[dict[str, object]], str]) -> None:
+    """Run ``one`` over a folder (batch) or a single file, with the same target checks and output."""
+    if src.is_dir():
+        _batch(src, dst, force, what, one, json_out)
+        return
+    if not src.is_file():
+        raise InvalidInputError(f"{src}: no such file or folder")
+    _check_target(src, dst, force)
+    result = one(src, dst)
+    if json_out:
+        print_json({"file": str(src), "out": str(dst), **result})
+    else:
+        console.print(summary(result))
+
+
 @label_app.command("add")
 def add(
     src: Annotated[Path, typer.Argument(metavar="IN", help="file or folder to label")],
@@ -106,17 +122,8 @@ def add(
         write_atomic(target, done.data)
         return {"format": done.format, "implicit": done.label.to_dict(), "explicit": done.explicit}
 
-    if src.is_dir():
-        _batch(src, dst, force, "labelling", one, json_out)
-        return
-    if not src.is_file():
-        raise InvalidInputError(f"{src}: no such file or folder")
-    _check_target(src, dst, force)
-    result = one(src, dst)
-    if json_out:
-        print_json({"file": str(src), "out": str(dst), **result})
-    else:
-        console.print(f"{dst}: labelled ({result['format']}, ProduceID {labeler_id(result)})")
+    _apply(src, dst, force, "labelling", one, json_out,
+           lambda r: f"{dst}: labelled ({r['format']}, ProduceID {labeler_id(r)})")
 
 
 def labeler_id(result: dict[str, object]) -> str:
@@ -197,14 +204,4 @@ def propagate(
         write_atomic(target, done.data)
         return {"format": done.format, "implicit": done.label.to_dict()}
 
-    if src.is_dir():
-        _batch(src, dst, force, "propagating", one, json_out)
-        return
-    if not src.is_file():
-        raise InvalidInputError(f"{src}: no such file or folder")
-    _check_target(src, dst, force)
-    result = one(src, dst)
-    if json_out:
-        print_json({"file": str(src), "out": str(dst), **result})
-    else:
-        console.print(f"{dst}: propagated ({result['format']})")
+    _apply(src, dst, force, "propagating", one, json_out, lambda r: f"{dst}: propagated ({r['format']})")
