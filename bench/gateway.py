@@ -159,8 +159,17 @@ async def load(name: str, url: str, headers: dict[str, str], stream: bool, concu
     return res
 
 
-def start_hegui(workdir: Path, upstream_url: str) -> tuple[subprocess.Popen[bytes], str, str]:
+# One key sends the whole bench: the per-key rate limit stays on (every request pays its check) but
+# high enough never to refuse; /metrics is read without a key (loopback).
+BENCH_ENV = {"HEGUI_GATEWAY__RATE_LIMIT__REQUESTS_PER_MINUTE": "1000000000",
+             "HEGUI_GATEWAY__RATE_LIMIT__BURST": "1000000000", "HEGUI_GATEWAY__METRICS_PUBLIC": "true"}
+
+
+def start_hegui(workdir: Path, upstream_url: str,
+                extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
+    env.update(BENCH_ENV)
+    env.update(extra_env or {})
     port = free_port()
     created = subprocess.run([sys.executable, "-m", "hegui", "users", "create", "--name", "bench", "--verified",
                               "--reason", "benchmark service account", "--json"],

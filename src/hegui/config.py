@@ -44,14 +44,27 @@ class UpstreamConfig(_Section):
         return v.rstrip("/")
 
 
+class RateLimitConfig(_Section):
+    """Requests per API key: a token bucket of ``burst`` requests refilled at ``requests_per_minute``."""
+
+    enabled: bool = True
+    requests_per_minute: int = Field(default=600, gt=0, le=10**9, description="sustained rate per key")
+    burst: int = Field(default=60, gt=0, le=10**9, description="requests a key may send at once")
+
+
 class GatewayConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    max_upstream_bytes: int = Field(default=16 * 1024 * 1024, gt=0,
+                                    description="an upstream answer (or stream) larger than this is refused: 502")
     text_label: bool = True
     audit_queue_size: int = Field(default=10_000, gt=0)
-    fail_closed: bool = True
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    metrics_token: str | None = Field(default=None, min_length=16,
+                                      description="Bearer token Prometheus sends to read /metrics")
+    metrics_public: bool = Field(default=False, description="serve /metrics without credentials (private networks)")
 
 
 class PrivacyConfig(_Section):

@@ -55,10 +55,16 @@ class Running:
         return openai.OpenAI(base_url=self.url + "/v1", api_key=key or self.user_key, max_retries=0, timeout=30, **kw)
 
 
+# Tests send hundreds of requests with one key in seconds: the rate limit stays on (every request goes
+# through it) but high; tests/gateway/test_rate_limit.py checks the limit itself.
+TEST_RATE_LIMIT = {"requests_per_minute": 1_000_000, "burst": 100_000}
+
+
 def make_settings(tmp: Path, db_url: str | None = None, upstreams: list[UpstreamConfig] | None = None,
                   **gateway: Any) -> Settings:
     return Settings(data_dir=tmp / ".hegui", database_url=db_url or f"sqlite:///{tmp / 'gw.db'}",
-                    secret_key=generate_key(), upstreams=upstreams or [], gateway=gateway or {})
+                    secret_key=generate_key(), upstreams=upstreams or [],
+                    gateway={"rate_limit": TEST_RATE_LIMIT, **gateway})
 
 
 def upstream_config(up: FakeUpstream, **kw: Any) -> UpstreamConfig:

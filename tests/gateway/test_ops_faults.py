@@ -27,7 +27,7 @@ def test_healthz_and_readyz(gateway: Running) -> None:
 def test_metrics_count_requests_decisions_and_latency(gateway: Running) -> None:
     gateway.client().chat.completions.create(model="fake-model", messages=[{"role": "user", "content": BANNED}])
     gateway.client().chat.completions.create(model="fake-model", messages=[{"role": "user", "content": "hi"}])
-    text = httpx.get(gateway.url + "/metrics").text
+    text = httpx.get(gateway.url + "/metrics", headers={"authorization": f"Bearer {gateway.admin_key}"}).text
     assert 'hegui_decisions_total{action="refuse",category="A1.4",direction="input"}' in text
     assert 'hegui_requests_total{endpoint="chat.completions",status="200"}' in text
     assert "hegui_upstream_latency_seconds_bucket" in text and "hegui_gateway_overhead_seconds_bucket" in text

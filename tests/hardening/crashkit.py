@@ -42,6 +42,8 @@ def clean_env(work: Path, db_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
     env["HEGUI_DATA_DIR"] = str(work / ".hegui")
     env["HEGUI_DATABASE_URL"] = db_url
+    env["HEGUI_GATEWAY__RATE_LIMIT__REQUESTS_PER_MINUTE"] = "1000000"  # many requests on one key: limit high
+    env["HEGUI_GATEWAY__RATE_LIMIT__BURST"] = "100000"
     return env
 
 

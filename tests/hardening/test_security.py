@@ -26,7 +26,7 @@ from hegui.store.models.base import Base
 
 # Routes meant for anonymous callers (probes, the public complaint channel, self-registration).
 PUBLIC = {
-    ("GET", "/openapi.json"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
+    ("GET", "/openapi.json"), ("GET", "/healthz"), ("GET", "/readyz"),
     ("POST", "/v1/identity/register"), ("GET", "/v1/identity/agreement"),
     ("GET", "/complaints/policy"), ("POST", "/complaints"), ("GET", "/complaints/{ticket}"),
 } | set(CONSOLE_PUBLIC)

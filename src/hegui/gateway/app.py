@@ -25,6 +25,7 @@ from hegui.gateway import admin_api, cases_api, identity_api, openai_api, ops_ap
 from hegui.gateway.errors import ApiError, db_unavailable
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.pipeline import Gateway, UsageCheck
+from hegui.gateway.ratelimit import limiter_for
 from hegui.gateway.upstream import UpstreamPool
 from hegui.store.db import DatabaseUnavailable
 
@@ -51,15 +52,18 @@ def create_app(ctx: HeguiContext, *, engine: Any = None, usage_checks: Sequence[
         writer = AuditWriter(ctx.db, ctx.keys, max_queue=ctx.settings.gateway.audit_queue_size)
         writer.start()
         await anyio.to_thread.run_sync(_warm_up, engine)
-        pool = UpstreamPool(list(ctx.settings.upstreams))
+        pool = UpstreamPool(list(ctx.settings.upstreams), max_response_bytes=ctx.settings.gateway.max_upstream_bytes)
         gate = cases_api.SanctionGate(ctx)  # suspended/terminated/restricted users (hegui.cases.sanctions)
         app.state.gateway = Gateway(ctx, pool, engine, writer, metrics, [gate, *usage_checks])
         app.state.gateway.after_refusal = cases_api.refusal_hook(ctx, gate=gate)
+        app.state.gateway.rate_limiter = limiter = limiter_for(ctx.settings)
         try:
             yield
         finally:
             await writer.close()  # everything queued is committed before the process exits
             await pool.aclose()
+            if limiter is not None:
+                await limiter.aclose()
 
     app = FastAPI(title="hegui gateway", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json")

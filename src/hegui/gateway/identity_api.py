@@ -99,6 +99,7 @@ async def _principal(request: Request) -> Principal:
     p = await anyio.to_thread.run_sync(authenticate, request.app.state.gateway.ctx.db, key.strip())
     if p is None:
         raise unauthorized("invalid API key (unknown, revoked, or its user is disabled)")
+    await request.app.state.gateway.throttle(p, "identity")  # the per-key request rate (429)
     return p
 
 

@@ -28,6 +28,9 @@ class Metrics:
         self.overhead = Histogram("hegui_gateway_overhead_seconds",
                                   "Time spent in hegui per request (total minus upstream)", ["endpoint"],
                                   buckets=_OVERHEAD_BUCKETS, registry=self.registry)
+        self.rate_limited = Counter("hegui_rate_limited_total",
+                                    "Requests refused by the per-key rate limit (429, not audited), by endpoint",
+                                    ["endpoint"], registry=self.registry)
         self.audit_write = Histogram("hegui_audit_write_seconds", "Wait for the audit record to commit",
                                      buckets=_OVERHEAD_BUCKETS, registry=self.registry)
 

@@ -30,6 +30,7 @@ from hegui.detect.pii.masking import PiiTokenizer
 from hegui.gateway.errors import ApiError, db_unavailable, unauthorized
 from hegui.gateway.labels import apply_label, label_text, language_of
 from hegui.gateway.metrics import Metrics
+from hegui.gateway.ratelimit import RateLimiter, rate_limited
 from hegui.gateway.upstream import Upstream, UpstreamPool, UpstreamStream, upstream_failed
 from hegui.identity.accounts import Principal, authenticate, hash_key
 from hegui.moderation import ModerationContext, ModerationEngine, StreamModerator
@@ -140,6 +141,9 @@ class Gateway:
         self.max_body = ctx.settings.gateway.max_body_bytes
         self.text_label = ctx.settings.gateway.text_label
 
+    rate_limiter: RateLimiter | None = None
+    """Per-key request rate, set by the app (``hegui.gateway.ratelimit.limiter_for``); None = off."""
+
     after_refusal: Callable[[ExchangeState], Awaitable[None]] | None = None
     """Set by the cases domain: opens incidents and counts violations once a refusal is audited."""
 
@@ -151,6 +155,22 @@ class Gateway:
 
     # 1. identity -----------------------------------------------------------------------------------
     async def identify(self, request: Request, st: ExchangeState) -> Principal:
+        """The user behind the bearer key, within its request rate (429); before any other work."""
+        principal = await self.identify_key(request, st)
+        if self.rate_limiter is not None:
+            await self.throttle(principal, st.endpoint)
+        return principal
+
+    async def throttle(self, principal: Principal, endpoint: str) -> None:
+        """429 ``rate_limit_exceeded`` when the key is over its rate (``hegui.gateway.ratelimit``)."""
+        if self.rate_limiter is None:
+            return
+        verdict = await self.rate_limiter.hit(principal.key_id)
+        if not verdict.allowed:
+            self.metrics.rate_limited.labels(endpoint).inc()
+            raise rate_limited(self.rate_limiter.limit, verdict.retry_after)
+
+    async def identify_key(self, request: Request, st: ExchangeState) -> Principal:
         """The user behind the bearer key; 401 without a valid key, 503 if the database is down."""
         auth = request.headers.get("authorization", "")
         scheme, _, key = auth.partition(" ")

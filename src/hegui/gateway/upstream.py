@@ -30,6 +30,15 @@ def upstream_failed(name: str, what: str, status: int = 502, code: str = "upstre
     return ApiError(status, f"upstream {name!r} {what}", "upstream_error", None, code)
 
 
+def too_large(name: str, limit: int) -> ApiError:
+    return upstream_failed(name, f"sent more than {limit} bytes (gateway.max_upstream_bytes); nothing of it is "
+                           "released", 502, "upstream_too_large")
+
+
+class _TooLarge(Exception):
+    """The pump stopped reading: the stream passed ``max_bytes``."""
+
+
 @dataclass
 class Upstream:
     config: UpstreamConfig
@@ -52,18 +61,25 @@ DRAIN_SECONDS = 2.0  # how long a finished stream may take to deliver the end of
 class UpstreamStream:
     """An open streaming response from an upstream: SSE ``data:`` payloads, then close."""
 
-    def __init__(self, upstream: Upstream, response: httpx.Response, started: float) -> None:
+    def __init__(self, upstream: Upstream, response: httpx.Response, started: float,
+                 max_bytes: int | None = None) -> None:
         self.upstream, self.response, self.started = upstream, response, started
+        self.max_bytes = max_bytes  # the whole stream's size limit (gateway.max_upstream_bytes)
         self.first_byte_s: float | None = None
         self.done = False  # saw ``data: [DONE]``
         self._pump_task: asyncio.Task[None] | None = None
 
     async def _pump(self, q: asyncio.Queue[bytes | BaseException | None]) -> None:
         """Read the network as fast as it delivers, so the consumer can take what piled up at once."""
+        size, cap = 0, self.max_bytes
         try:
             async for data in self.response.aiter_bytes():
                 if self.first_byte_s is None:
                     self.first_byte_s = time.perf_counter() - self.started
+                size += len(data)
+                if cap is not None and size > cap:
+                    await q.put(_TooLarge())
+                    return
                 await q.put(data)
             await q.put(None)
         except Exception as err:  # handed to the consumer, which turns it into an ApiError
@@ -105,6 +121,8 @@ class UpstreamStream:
 
     def _raise_transport(self, err: BaseException) -> None:
         name = self.upstream.name
+        if isinstance(err, _TooLarge):
+            raise too_large(name, self.max_bytes or 0)
         if isinstance(err, httpx.TimeoutException):
             raise upstream_failed(name, "timed out in the middle of the stream", 504, "upstream_timeout")
         raise upstream_failed(name, f"dropped the stream ({type(err).__name__})", 502, "upstream_stream_dropped")
@@ -146,8 +164,9 @@ class UpstreamStream:
 class UpstreamPool:
     """All configured upstreams with one pooled ``httpx.AsyncClient`` each."""
 
-    def __init__(self, configs: list[UpstreamConfig]) -> None:
+    def __init__(self, configs: list[UpstreamConfig], max_response_bytes: int | None = None) -> None:
         self.upstreams = [Upstream(c, self._client(c)) for c in configs]
+        self.max_response_bytes = max_response_bytes  # per answer or stream; None = unbounded
 
     @staticmethod
     def _client(c: UpstreamConfig) -> httpx.AsyncClient:
@@ -217,11 +236,36 @@ class UpstreamPool:
                        + (f": {detail[:300]}" if detail else ""), "invalid_request_error", None, "upstream_rejected",
                        hint)
 
-    async def post_json(self, u: Upstream, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        resp = await self._send(u, "POST", path, body, stream=False)
-        self._raise_for_status(u, resp.status_code, resp.content, resp.headers.get("retry-after"))
+    async def read_capped(self, u: Upstream, resp: httpx.Response) -> bytes:
+        """The body of a streamed response, refused (502 ``upstream_too_large``) past ``max_response_bytes``
+        without holding more than that in memory; the response is closed either way."""
+        cap = self.max_response_bytes
         try:
-            data = resp.json()
+            declared = resp.headers.get("content-length", "")
+            if cap is not None and declared.isdigit() and int(declared) > cap:
+                raise too_large(u.name, cap)
+            chunks: list[bytes] = []
+            size = 0
+            async for data in resp.aiter_bytes():
+                size += len(data)
+                if cap is not None and size > cap:
+                    raise too_large(u.name, cap)
+                chunks.append(data)
+            return b"".join(chunks)
+        except httpx.TimeoutException:
+            raise upstream_failed(u.name, f"timed out after {u.config.timeout_seconds:g}s", 504,
+                                  "upstream_timeout") from None
+        except httpx.HTTPError as err:
+            raise upstream_failed(u.name, f"failed: {type(err).__name__}", 502) from None
+        finally:
+            await resp.aclose()
+
+    async def post_json(self, u: Upstream, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = await self._send(u, "POST", path, body, stream=True)
+        content = await self.read_capped(u, resp)
+        self._raise_for_status(u, resp.status_code, content, resp.headers.get("retry-after"))
+        try:
+            data = json.loads(content)
         except ValueError:
             raise upstream_failed(u.name, "answered with a body that is not JSON", 502,
                                   "upstream_bad_response") from None
@@ -234,13 +278,11 @@ class UpstreamPool:
         resp = await self._send(u, "POST", path, body, stream=True)
         if resp.status_code >= 400:
             try:
-                content = await resp.aread()
-            except httpx.HTTPError:
+                content = await self.read_capped(u, resp)
+            except ApiError:
                 content = b""
-            finally:
-                await resp.aclose()
             self._raise_for_status(u, resp.status_code, content, resp.headers.get("retry-after"))
-        return UpstreamStream(u, resp, started)
+        return UpstreamStream(u, resp, started, self.max_response_bytes)
 
     async def list_models(self) -> list[dict[str, Any]]:
         """Models: the names in config, plus whatever ``*`` upstreams report (unreachable ones skipped)."""
