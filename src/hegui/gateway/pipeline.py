@@ -157,7 +157,8 @@ class Gateway:
     async def identify(self, request: Request, st: ExchangeState) -> Principal:
         """The user behind the bearer key, within its request rate (429); before any other work."""
         principal = await self.identify_key(request, st)
-        if self.rate_limiter is not None:
+        if self.rate_limiter is not None and not getattr(request.state, "hegui_throttled", False):
+            request.state.hegui_throttled = True  # one request costs one token, however many steps identify it
             await self.throttle(principal, st.endpoint)
         return principal
 
