@@ -14,7 +14,8 @@ from typing import Any
 
 LEAK = "未经审核的上游文本"  # never allowed to reach a client when the exchange failed
 FAULTS = ("slow_first_byte", "stall_mid_stream", "reset", "reset_mid_stream", "invalid_json", "invalid_sse",
-          "huge", "wrong_content_type", "429", "503", "500_html", "non_utf8_sse", "json_array", "empty_200")
+          "huge", "huge_chunked", "wrong_content_type", "429", "503", "500_html", "non_utf8_sse", "json_array",
+          "empty_200")
 HUGE_BYTES = 12 * 1024 * 1024
 
 
@@ -141,6 +142,13 @@ class BadUpstream:
             else:
                 data = good.replace(LEAK.encode(), LEAK.encode() * (self.huge_bytes // len(LEAK.encode())))
                 self._full(writer, 200, "application/json", data)
+        elif fault == "huge_chunked":  # a plain answer without content-length: its size shows only while reading
+            data = good.replace(LEAK.encode(), LEAK.encode() * (self.huge_bytes // len(LEAK.encode())))
+            writer.write(self._head(200, "application/json"))
+            for i in range(0, len(data), 65536):
+                writer.write(self._chunk(data[i:i + 65536]))
+                await writer.drain()
+            writer.write(b"0\r\n\r\n")
         elif fault in ("429", "503"):
             err = json.dumps({"error": {"message": "slow down", "type": "rate_limit"}}).encode()
             self._full(writer, int(fault), "application/json", err, "retry-after: 7\r\n")
