@@ -18,9 +18,16 @@ original characters by ``MAX_PII_LENGTH``.
 
 Cost: each check looks at the unreleased tail plus a look-back of the same size (context for
 allow phrases and boundaries), not at the whole text, so work grows linearly with the output.
-Checks run once at least ``step`` new characters can be released. Whole-text detectors
-(classifier, guard models) see the last ``whole_text_window`` characters every
-``whole_text_every`` characters and the full text at ``finish()``.
+Checks run once at least ``step`` new characters can be released.
+
+Whole-text detectors never judge a piece the final text would not contain, so the verdict on a
+stream is the verdict on its final text, however it was chunked (a window cut at an arbitrary
+offset can score higher than any unit of the whole text). A detector offering
+``stream_detector()`` (the embedded classifier: units that every continuation keeps, each scored
+once) is asked as the text grows; the others (guard models) and, in output, the jailbreak rules
+(an input concern: a prompt attack, not harmful content, and the costliest span detector) judge
+the full text at ``finish()``. Text released before that point was checked by the span detectors
+(lexicon, PII) only.
 
 On a violation the moderator stops: ``stopped`` is true, ``decision`` says why, ``feed`` and
 ``finish`` return nothing more, and the caller sends ``replacement`` (the pack's refusal text)
@@ -30,7 +37,9 @@ a value straddling the release point is held until it can be masked whole.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -42,38 +51,30 @@ from hegui.moderation.engine import ModerationEngine, Ruling, is_whole_text
 if TYPE_CHECKING:
     from hegui.text import NormalizedText
 
+log = logging.getLogger(__name__)
+
 _INSIGNIFICANT = ("Z", "P", "S", "C", "M")
+FINISH_ONLY: dict[str, frozenset[str]] = {"output": frozenset({"jailbreak"})}
+"""Span detectors that judge only the full text at ``finish()``, per direction (see module doc)."""
 
 
 def _significant(ch: str) -> bool:
     return not ch.isspace() and unicodedata.category(ch)[0] not in _INSIGNIFICANT
 
 
-def _back_significant(text: str, end: int, n: int, floor: int = 0) -> int:
-    """Largest ``k`` such that ``text[k:end]`` holds ``n`` significant characters (``floor`` if none)."""
-    k = end
-    count = 0
-    while k > floor and count < n:
-        k -= 1
-        if _significant(text[k]):
-            count += 1
-    return k
-
-
 class StreamModerator:
     """Feed output chunks, get back the text that is safe to send."""
 
     def __init__(self, engine: ModerationEngine, context: ModerationContext | None = None,
-                 direction: Direction = "output", *, step: int = 8, whole_text_window: int = 512,
-                 whole_text_every: int = 256) -> None:
+                 direction: Direction = "output", *, step: int = 8, whole_text_every: int = 128) -> None:
         self.engine = engine
         self.context = context
         self.direction: Direction = direction
         self.step = max(step, 1)
-        self.whole_text_window = whole_text_window
         self.whole_text_every = whole_text_every
         self._buf = ""
         self._released = 0  # characters of _buf already released (or masked and released)
+        self._sig = [0]  # _sig[i]: significant characters in _buf[:i]
         self._last_whole = 0
         self._rulings: list[Ruling] = []
         self._scores: dict[str, float] = {}
@@ -81,8 +82,13 @@ class StreamModerator:
         self.stopped = False
         self.finished = False
         self.decision: Decision | None = None
-        self._span_dets: list[Detector] = [d for d in engine.detectors if not is_whole_text(d)]
-        self._whole_dets: list[Detector] = [d for d in engine.detectors if is_whole_text(d)]
+        end_only = FINISH_ONLY.get(direction, frozenset())
+        self._span_dets: list[Detector] = [d for d in engine.detectors
+                                           if not is_whole_text(d) and d.name not in end_only]
+        self._whole_dets: list[Detector] = [d for d in engine.detectors if d not in self._span_dets]
+        self._growing: list[tuple[str, Callable[[str], list[Finding]]]] = [
+            (d.name, getattr(d, "stream_detector")()) for d in self._whole_dets  # noqa: B009 - optional protocol
+            if callable(getattr(d, "stream_detector", None))]
         self._normalize: Callable[[str], NormalizedText] | None = None
         lexicons = engine.lexicons()
         if lexicons:
@@ -119,14 +125,17 @@ class StreamModerator:
         if self.stopped or self.finished:
             return ""
         self._buf += chunk
+        sig, count = self._sig, self._sig[-1]
+        for ch in chunk:
+            count += _significant(ch)
+            sig.append(count)
         w = self.window()
         r = self._release_point(w)
         if r - self._released < self.step:
             return ""
-        if self._whole_dets and len(self._buf) - self._last_whole >= self.whole_text_every:
+        if self._growing and len(self._buf) - self._last_whole >= self.whole_text_every:
             self._last_whole = len(self._buf)
-            start = max(0, len(self._buf) - self.whole_text_window)
-            if self._check_whole(self._buf[start:], start):
+            if self._check_growing():
                 return ""
         return self._check_and_release(r, w, final=False)
 
@@ -145,12 +154,21 @@ class StreamModerator:
 
     # ---- internals ---------------------------------------------------------------------------------------
 
+    def _back(self, end: int, n: int, floor: int = 0) -> int:
+        """Largest ``k >= floor`` such that ``_buf[k:end]`` holds ``n`` significant characters (``floor``
+        if none): a binary search on the running count instead of a walk back over the text."""
+        sig = self._sig
+        k = bisect_right(sig, sig[end] - n, floor, end + 1) - 1
+        return max(k, floor)
+
     def _release_point(self, w: int) -> int:
         """Original offset up to which text may be released once it is checked."""
         buf = self._buf
         lo = self._released
         # PII and generic: W significant original characters
-        r = _back_significant(buf, len(buf), w, lo)
+        r = self._back(len(buf), w, lo)
+        if r - lo < self.step:  # the normalised point is never later: skip normalising
+            return lo
         if self._normalize is not None and self.engine.term_window() > 0:
             r = min(r, self._normalised_release_point(w))
         # a trailing run of identical characters may still be squashed: hold it whole
@@ -164,7 +182,7 @@ class StreamModerator:
         buf = self._buf
         n = 2 * w + 2
         while True:
-            base = _back_significant(buf, len(buf), n)
+            base = self._back(len(buf), n)
             nt = self._normalize(buf[base:])
             t = nt.text
             k = len(t)
@@ -184,7 +202,7 @@ class StreamModerator:
 
     def _check_and_release(self, r: int, w: int, *, final: bool) -> str:
         buf = self._buf
-        start = _back_significant(buf, self._released, w)  # look-back for context
+        start = self._back(self._released, w)  # look-back for context
         seg = buf[start:]
         findings, errors, failed = self.engine.run_detectors(seg, self.direction, self._span_dets)
         self._errors += [e for e in errors if e not in self._errors]
@@ -218,14 +236,27 @@ class StreamModerator:
         self._released = r
         return piece
 
+    def _check_growing(self) -> bool:
+        """Whole-text detectors' early findings (only what the final text will have too); True if stopped."""
+        findings: list[Finding] = []
+        for name, detect in self._growing:
+            try:
+                findings += detect(self._buf)
+            except Exception:  # judged again on the full text at finish(), which fails closed if it fails again
+                log.exception("stream detector %s failed; the full text is checked at the end", name)
+        return self._judge_whole(findings)
+
     def _check_whole(self, text: str, offset: int) -> bool:
         findings, errors, failed = self.engine.run_detectors(text, self.direction, self._whole_dets)
         self._errors += [e for e in errors if e not in self._errors]
         if failed is not None:
             self._stop(self.engine._failed(failed, self._buf, self.direction, self.context, self._errors))
             return True
+        return self._judge_whole([_shift(f, offset) for f in findings])
+
+    def _judge_whole(self, findings: list[Finding]) -> bool:
         minor = self.context.minor if self.context is not None else False
-        rulings = self.engine.rulings([_shift(f, offset) for f in findings], self.direction, minor, self._scores)
+        rulings = self.engine.rulings(findings, self.direction, minor, self._scores)
         self._rulings += [x for x in rulings if not any(_same(x, y) for y in self._rulings)]
         if any(x.action in BLOCKING for x in rulings):
             self._stop(self.engine.decide(self._buf, self.direction, self._rulings, self.context, self._scores,

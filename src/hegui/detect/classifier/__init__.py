@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 from hegui.detect.base import Direction, Finding
-from hegui.detect.classifier.model import LinearModel
+from hegui.detect.classifier.model import LinearModel, SettledScorer
 
 DEFAULT_FLOOR = 0.2
 # path to operator-trained weights used instead of the shipped ones; the same variable also sets
@@ -71,9 +72,29 @@ class EmbeddedClassifier:
         return {code: round(float(p), 4) for code, p in zip(self.labels, probs, strict=True)}
 
     def detect(self, text: str, direction: Direction = "input") -> list[Finding]:
+        return self._findings(self.scores(text), len(text))
+
+    def _findings(self, scores: dict[str, float], length: int) -> list[Finding]:
         out = []
-        for code, score in self.scores(text).items():
+        for code, score in scores.items():
             if score >= self.floor:
-                out.append(Finding(self.name, "risk", code, _severity(score), 0, len(text), "", score, self.rule))
+                out.append(Finding(self.name, "risk", code, _severity(score), 0, length, "", score, self.rule))
         out.sort(key=lambda f: -f.score)
         return out
+
+    def stream_detector(self) -> Callable[[str], list[Finding]]:
+        """A detector for one stream: call it with the whole text so far each time it has grown.
+
+        It reports only what the final text's ``detect`` will report too (``SettledScorer``: units every
+        continuation keeps, each scored once), so acting on it early never contradicts the verdict on
+        the whole answer, whatever the chunking.
+        """
+        scorer = SettledScorer(self.model)
+
+        def detect_settled(text: str) -> list[Finding]:
+            probs = scorer.update(text)
+            if probs is None:
+                return []
+            return self._findings({c: round(float(p), 4) for c, p in zip(self.labels, probs, strict=True)}, len(text))
+
+        return detect_settled

@@ -134,16 +134,25 @@ class LinearModel:
         if len(units) == 1:
             z = self._logits_one(buckets(norm, self.bits))
         else:
-            grams = _gram_buckets(norm, self.bits, NGRAMS)
-            idx = [_unique(np.concatenate([arr[s:max(s, e - n + 1)] for n, arr in grams])) for s, e in units]
-            lens = np.array([max(u.size, self.min_norm, 1) for u in idx])
-            offsets = np.concatenate(([0], np.cumsum([u.size for u in idx])[:-1]))
-            flat = np.concatenate(idx)
-            sums = np.add.reduceat(self.w[flat], offsets, axis=0) if flat.size else np.zeros((len(idx), len(self.b)))
-            sums[np.array([u.size == 0 for u in idx])] = 0.0
-            z = (sums / np.sqrt(lens)[:, None] + self.b).max(axis=0).astype(np.float32)
+            z = self.unit_logits(_gram_buckets(norm, self.bits, NGRAMS), units).max(axis=0).astype(np.float32)
         out: F32 = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
         return out
+
+    def unit_logits(self, grams: list[tuple[int, npt.NDArray[np.uint64]]], units: Sequence[tuple[int, int]]
+                    ) -> npt.NDArray[np.float64]:
+        """Logits of each unit (rows) of a text whose n-gram buckets are ``grams`` (``_gram_buckets``).
+
+        A unit's logits depend on its own n-grams only, so the same unit scores the same whichever
+        other units it is computed with (``SettledScorer`` relies on it).
+        """
+        idx = [_unique(np.concatenate([arr[s:max(s, e - n + 1)] for n, arr in grams])) for s, e in units]
+        lens = np.array([max(u.size, self.min_norm, 1) for u in idx])
+        offsets = np.concatenate(([0], np.cumsum([u.size for u in idx])[:-1]))
+        flat = np.concatenate(idx)
+        sums = np.add.reduceat(self.w[flat], offsets, axis=0) if flat.size else np.zeros((len(idx), len(self.b)))
+        sums[np.array([u.size == 0 for u in idx])] = 0.0
+        z: npt.NDArray[np.float64] = sums / np.sqrt(lens)[:, None] + self.b
+        return z
 
     def predict_many(self, texts: Sequence[str]) -> F32:
         if not texts:
@@ -174,6 +183,73 @@ class LinearModel:
                            min_norm)
         except (OSError, KeyError, ValueError) as err:
             raise InvalidInputError(f"classifier weights {path}: cannot load: {err}") from None
+
+
+_BOUNDARY_PUNCT = frozenset("，。！？；：、,.!?;:")
+
+
+def _boundary(ch: str) -> bool:
+    """Whitespace or one of a few punctuation marks: nothing after such a character can change how the
+    text before it normalises (none of them composes with a neighbour under NFKC)."""
+    return ch.isspace() or ch in _BOUNDARY_PUNCT
+
+
+class SettledScorer:
+    """Scores a text that grows at its end (a streamed answer) unit by unit, each unit once, and only
+    units that ``spans`` of every continuation of the text also has.
+
+    So a label this scorer reaches, ``predict`` on the final text reaches too (its score is the max
+    over a superset of units, each computed the same way): a stream can act on it early and still agree
+    with the verdict on the whole text, however the text was chunked. Settled is the text up to its
+    last boundary character (``_boundary``), normalised incrementally; windows that fit in it and
+    sentences whose end was seen are settled, once it is longer than one window (a shorter final text
+    is a single unit, known only at its end).
+    """
+
+    def __init__(self, model: LinearModel) -> None:
+        self.model = model
+        self._raw = 0  # text[:_raw] is normalised into _norm; text[_raw] is a boundary (or _raw == 0)
+        self._norm = ""
+        self._ends_with_space = False  # the NFKC+casefold text[:_raw] ends with whitespace
+        self._next_window = 0  # start of the next window not yet scored
+        self._sentence_start = 0  # normalised offset after the last sentence end seen
+
+    def update(self, text: str) -> F32 | None:
+        """Per-label probabilities, the max over the units newly settled in ``text`` (the whole text so
+        far, which only ever grows at its end); None when no new unit settled."""
+        k = len(text) - 1
+        while k > self._raw and not _boundary(text[k]):
+            k -= 1
+        if k <= self._raw:
+            return None
+        piece = unicodedata.normalize("NFKC", text[self._raw:k]).casefold()
+        collapsed = " ".join(piece.split())
+        if collapsed:
+            sep = " " if self._norm and (self._ends_with_space or piece[0].isspace()) else ""
+            self._norm += sep + collapsed
+        self._ends_with_space = piece[-1].isspace() if piece else self._ends_with_space
+        self._raw = k
+        norm = self._norm
+        if len(norm) <= WINDOW:
+            return None
+        units: list[tuple[int, int]] = []
+        while self._next_window + WINDOW <= len(norm):
+            units.append((self._next_window, self._next_window + WINDOW))
+            self._next_window += STRIDE
+        for m in _SENTENCE_END.finditer(norm, self._sentence_start):
+            s, e = self._sentence_start, m.end()
+            while s < e and norm[s].isspace():
+                s += 1
+            self._sentence_start = e
+            if MIN_SENTENCE <= e - s <= WINDOW:
+                units.append((s, e))
+        if not units:
+            return None
+        base = min(s for s, _ in units)
+        grams = _gram_buckets(norm[base:], self.model.bits, NGRAMS)
+        z = self.model.unit_logits(grams, [(s - base, e - base) for s, e in units]).max(axis=0).astype(np.float32)
+        out: F32 = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        return out
 
 
 def featurise(texts: Sequence[str], bits: int, min_norm: float = 1.0) -> tuple[I64, I64, F32]:
