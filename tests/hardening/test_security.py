@@ -85,6 +85,11 @@ def test_public_list_names_only_existing_routes(gw: Running) -> None:
     assert PUBLIC - set(_routes(gw)) == set()
 
 
+def test_metrics_are_walked_as_a_staff_route(gw: Running) -> None:
+    """/metrics tells request volumes and refusal categories: token or admin/auditor key (docs/gateway.md)."""
+    assert ("GET", "/metrics") in _routes(gw) and ("GET", "/metrics") not in PUBLIC
+
+
 def test_staff_routes_refuse_an_ordinary_users_api_key(gw: Running) -> None:
     staff = [(m, p) for m, p in _routes(gw) if (m, p) not in PUBLIC and not USER_SELF.match(p)
              and p not in ("/console/logout",)]
