@@ -8,6 +8,12 @@ reports throughput, p50/p99 latency, error rate, and the gateway's resident memo
 run. Baseline in the same run: the same load sent straight to the fake upstream.
 
     .venv/bin/python bench/load.py [--quick] [--levels 1,8,32,128] [--requests N] [--json FILE]
+                                   [--rate-limit on|off|both]
+
+One API key sends everything, so hegui runs with its per-key rate limit on but set far above the
+bench's rate (``bench/gateway.py`` ``BENCH_ENV``): every request pays the check, none is refused.
+``--rate-limit both`` runs a second hegui with the limit off, interleaved level by level, to show
+what the check costs.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
 import gateway as gwbench  # bench/gateway.py: fake upstream, hegui start-up, one request
+
+RATE_LIMIT_OFF = {"HEGUI_GATEWAY__RATE_LIMIT__ENABLED": "false"}
 
 
 def rss_mb(pid: int) -> float:
@@ -80,6 +88,8 @@ def main() -> None:
     ap.add_argument("--levels", help="comma-separated concurrency levels")
     ap.add_argument("--requests", type=int, help="requests per level")
     ap.add_argument("--json", type=Path, help="write raw figures here")
+    ap.add_argument("--rate-limit", choices=["on", "off", "both"], default="on",
+                    help="hegui's per-key rate limit: on (high, never refuses), off, or both side by side")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")] if args.levels else ([1, 8, 32] if args.quick
                                                                           else [1, 8, 32, 64, 128])
@@ -89,21 +99,29 @@ def main() -> None:
     up_url = f"http://127.0.0.1:{up_port}/v1"
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="hegui-load-") as tmp:
-        hproc = None
+        hprocs: list[subprocess.Popen[bytes]] = []
         try:
             gwbench.wait_ready(up_url + "/models", up_proc)
-            hproc, hbase, hkey = gwbench.start_hegui(Path(tmp), up_url)
-            targets = [("direct", up_url + "/chat/completions", {}, None),
-                       ("hegui", hbase + "/v1/chat/completions", {"authorization": f"Bearer {hkey}"}, hproc.pid)]
-            for name, url, headers, pid in targets:
+            targets: list[tuple[str, str, dict[str, str], int | None]] = [
+                ("direct", up_url + "/chat/completions", {}, None)]
+            variants = {"on": [("hegui", {})], "off": [("hegui (rate limit off)", RATE_LIMIT_OFF)],
+                        "both": [("hegui (rate limit off)", RATE_LIMIT_OFF), ("hegui", {})]}[args.rate_limit]
+            for i, (name, env) in enumerate(variants):
+                work = Path(tmp) / str(i)
+                work.mkdir()
+                hproc, hbase, hkey = gwbench.start_hegui(work, up_url, env)
+                hprocs.append(hproc)
+                targets.append((name, hbase + "/v1/chat/completions", {"authorization": f"Bearer {hkey}"}, hproc.pid))
+            for _, url, headers, _ in targets:
                 asyncio.run(level(url, headers, 4, 20, None))  # warm-up
-                for c in levels:
+            for c in levels:  # level by level, so every target sees the same machine load
+                for name, url, headers, pid in targets:
                     row = asyncio.run(level(url, headers, c, max(per_level, 2 * c), pid))
                     row["target"] = name
                     rows.append(row)
                     print(f"  {name} c={c}: {row['rps']:.0f} req/s p99 {row['p99_ms']:.0f} ms", file=sys.stderr)
         finally:
-            if hproc is not None:
+            for hproc in hprocs:
                 gwbench.stop(hproc)
             gwbench.stop(up_proc)
     print("| target | concurrency | requests | req/s | p50 ms | p99 ms | errors | RSS start→end (max) MB |")
