@@ -8,6 +8,8 @@ possible and can misbehave precisely. Behaviour is cued by the last user message
 * ``CUE:CUT``     streams two pieces, then cuts the connection in the middle of a UTF-8 character
 * ``CUE:SLOW``    waits ``slow_seconds`` before answering
 * ``CUE:ECHO``    answers the last user message
+* ``CUE:TOOL``    answers with one tool call ``lookup`` whose arguments are ``tool_arguments`` (streamed in
+                  fragments of ``piece_chars``), no text
 * ``CUE:GATED``   streams ``gated_parts[0]``, waits until the test sets ``gate``, then ``gated_parts[1]``
 * otherwise       answers ``answer_text``
 """
@@ -21,6 +23,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def reader_gone(writer: asyncio.StreamWriter) -> bool:
+    """The peer closed its side (EOF seen by the protocol): a client that hung up."""
+    proto = writer.transport.get_protocol()
+    reader = getattr(proto, "_stream_reader", None)
+    return bool(reader is not None and reader.at_eof())
 
 
 @dataclass
@@ -43,6 +52,10 @@ class FakeUpstream:
     piece_delay: float = 0.0  # seconds between streamed pieces (a model generating), 0 = all at once
     gated_parts: tuple[str, str] = ("", "")
     gate: threading.Event = field(default_factory=threading.Event)
+    tool_arguments: str = '{"city": "杭州"}'
+    streams_started: int = 0  # streamed answers begun, finished (``[DONE]`` written) and cut by the peer
+    streams_finished: int = 0
+    streams_abandoned: int = 0
 
     def __post_init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -152,6 +165,33 @@ class FakeUpstream:
         await writer.drain()
         return True
 
+    async def _tool_call(self, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+        model, args = body.get("model", "fake-model"), self.tool_arguments
+        base = {"id": "chatcmpl-fake-tool", "created": int(time.time()), "model": model}
+        if not body.get("stream"):
+            call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": args}}
+            self._json(writer, 200, {**base, "object": "chat.completion", "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                 "finish_reason": "tool_calls"}]})
+            await writer.drain()
+            return True
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        frags = [args[i:i + self.piece_chars] for i in range(0, len(args), self.piece_chars)]
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": None, "tool_calls": [
+            {"index": 0, "id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": ""}}]}]
+        deltas += [{"tool_calls": [{"index": 0, "function": {"arguments": f}}]} for f in frags]
+        events = [{**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": d,
+                                                                           "finish_reason": None}]} for d in deltas]
+        events.append({**base, "object": "chat.completion.chunk",
+                       "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+        for ev in events:
+            payload = b"data: " + json.dumps(ev, ensure_ascii=False).encode() + b"\n\n"
+            writer.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+        payload = b"data: [DONE]\n\n"
+        writer.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n0\r\n\r\n")
+        await writer.drain()
+        return True
+
     async def _chat(self, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
         msgs = body.get("messages") or []
         last = next((m.get("content") or "" for m in reversed(msgs) if m.get("role") == "user"), "")
@@ -169,6 +209,8 @@ class FakeUpstream:
             text = last
         model = body.get("model", "fake-model")
         cid, created = "chatcmpl-fake", int(time.time())
+        if "CUE:TOOL" in last:
+            return await self._tool_call(body, writer)
         if not body.get("stream"):
             self._json(writer, 200, {
                 "id": cid, "object": "chat.completion", "created": created, "model": model,
@@ -204,14 +246,22 @@ class FakeUpstream:
             await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 30)
             text = rest
         pieces = [text[i:i + self.piece_chars] for i in range(0, len(text), self.piece_chars)]
-        if self.piece_delay:
-            for p in pieces:
-                writer.write(chunk(event({"content": p})))
-                await writer.drain()
-                await asyncio.sleep(self.piece_delay)
-        else:
-            writer.write(b"".join(chunk(event({"content": p})) for p in pieces))
-        writer.write(chunk(event({}, "stop")))
-        writer.write(chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
-        await writer.drain()
+        self.streams_started += 1
+        try:
+            if self.piece_delay:
+                for p in pieces:
+                    writer.write(chunk(event({"content": p})))
+                    await writer.drain()
+                    if writer.transport.is_closing() or reader_gone(writer):
+                        raise ConnectionResetError("peer closed the stream")
+                    await asyncio.sleep(self.piece_delay)
+            else:
+                writer.write(b"".join(chunk(event({"content": p})) for p in pieces))
+            writer.write(chunk(event({}, "stop")))
+            writer.write(chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+            await writer.drain()
+        except ConnectionError:
+            self.streams_abandoned += 1
+            raise
+        self.streams_finished += 1
         return True

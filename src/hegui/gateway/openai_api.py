@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from hegui.detect.pii.masking import PiiTokenizer
 from hegui.gateway.bodies import ChatRequest, EmbeddingsRequest, ModerationRequest, read_json, validate
 from hegui.gateway.errors import ApiError
 from hegui.gateway.moderations import moderation_result
-from hegui.gateway.pipeline import REFUSING, ExchangeState, Gateway, completion, relay_stream
+from hegui.gateway.pipeline import REFUSING, ExchangeState, Gateway, audit_copy, completion, relay_stream
 from hegui.moderation import detect_language
 from hegui.privacy.egress import mask_upstream_body
 
@@ -46,17 +48,19 @@ async def chat_completions(request: Request) -> Response:
         req = validate(ChatRequest, data)
         st.model, st.stream = req.model, req.stream
         messages = [m.model_dump(exclude_none=True) for m in req.messages]
-        st.request_content = messages
+        st.request_content = audit_copy(messages)
         last_user = next((m.text() for m in reversed(req.messages) if m.role == "user"), req.messages[-1].text())
         st.lang = detect_language(last_user)
         await gw.check_usage_async(st)
         upstream = gw.route(st, req.model)
         decision = gw.moderate_conversation(st, messages)
+        tool_decision, tool_masks = gw.moderate_tool_context(st, messages)
     except ApiError as err:
         return await _finish(gw, st, err)
 
-    if decision.action in REFUSING:
-        text = gw.refusal_text(decision, st.lang)
+    refusing = decision if decision.action in REFUSING else tool_decision
+    if refusing is not None and refusing.action in REFUSING:
+        text = gw.refusal_text(refusing, st.lang)
         st.answer = text
         await gw.audit(st)
         gw.observe(st)
@@ -67,6 +71,11 @@ async def chat_completions(request: Request) -> Response:
 
     if decision.action == "mask" and decision.masked_text is not None:
         data = _with_masked_last_user(data, decision.masked_text)
+    if tool_masks:
+        data = {**data, "messages": [{**m, "content": tool_masks[i]} if i in tool_masks else m
+                                     for i, m in enumerate(data["messages"])]}
+    if tool_decision is not None and tool_decision.disclaimer and not decision.disclaimer:
+        decision.disclaimer = tool_decision.disclaimer
     if gw.ctx.settings.privacy.mask_pii_upstream:  # reversible tokens upstream; values restored in the answer
         st.tokenizer = st.tokenizer or PiiTokenizer()
         data = mask_upstream_body(data, st.tokenizer)
@@ -77,8 +86,8 @@ async def chat_completions(request: Request) -> Response:
         except ApiError as err:
             return await _finish(gw, st, err)
         moderator = gw.stream_moderator(st)
-        return StreamingResponse(relay_stream(gw, st, us, moderator, decision), media_type="text/event-stream",
-                                 headers={**st.headers(), **AIGC, "cache-control": "no-cache"})
+        return RelayResponse(relay_stream(gw, st, us, moderator, decision), media_type="text/event-stream",
+                             headers={**st.headers(), **AIGC, "cache-control": "no-cache"})
 
     try:
         answer = await gw.call_json(st, upstream, "/chat/completions", data)
@@ -94,7 +103,14 @@ async def chat_completions(request: Request) -> Response:
     out, cut = gw.moderate_answer(st, text, decision)
     if not cut and text:
         out = gw.label(out)
-    msg = {**msg, "role": "assistant", "content": out}
+    tools_blocked = None if cut else gw.moderate_tool_calls(st, msg)
+    if tools_blocked is not None:
+        out, cut = gw.refusal_text(tools_blocked, st.lang), True
+    if cut:  # nothing of a refused answer goes out, its tool calls included
+        msg = {k: v for k, v in msg.items() if k not in ("tool_calls", "function_call")}
+    elif msg.get("tool_calls") or msg.get("function_call"):
+        st.answer_tool_calls = {k: msg[k] for k in ("tool_calls", "function_call") if msg.get(k)}
+    msg = {**msg, "role": "assistant", "content": out if (text or cut) else content}
     choices[0] = {**choices[0], "message": msg, "finish_reason": "content_filter" if cut else
                   choices[0].get("finish_reason")}
     answer["choices"] = choices[:1]
@@ -102,6 +118,21 @@ async def chat_completions(request: Request) -> Response:
     await gw.audit(st)
     gw.observe(st)
     return JSONResponse(answer, headers={**st.headers(), **AIGC})
+
+
+class RelayResponse(StreamingResponse):
+    """A stream that stops at once when the client goes away: the relay generator is closed right then
+    (not when it is garbage-collected), which closes the upstream request and queues the exchange's
+    audit record as client-aborted (``relay_stream``)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):
+                    await close()
 
 
 def _with_masked_last_user(data: dict[str, Any], masked: str) -> dict[str, Any]:

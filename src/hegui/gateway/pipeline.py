@@ -9,6 +9,7 @@ actions come from the moderation engine's ``Decision`` (i.e. from the policy pac
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -86,11 +87,13 @@ class ExchangeState:
     moderation_s: float = 0.0
     request_content: Any = None
     answer: str | None = None
+    answer_tool_calls: dict[str, Any] | None = None  # tool calls (and legacy function_call) that went out
     lang: Language = "en"
     minor: bool = False
     tokenizer: PiiTokenizer | None = None
     input_decision: dict[str, Any] | None = None
     output_decision: dict[str, Any] | None = None
+    tool_decisions: list[dict[str, Any]] = field(default_factory=list)  # tool results in, tool-call arguments out
     extra_headers: dict[str, str] = field(default_factory=dict)  # e.g. x-hegui-notice from the usage step
 
     def note(self, decision: Decision) -> None:
@@ -118,7 +121,9 @@ class ExchangeState:
             total_us=int(total * 1e6), upstream_us=int(self.upstream_s * 1e6),
             moderation_us=int(self.moderation_s * 1e6),
             content={"request": self.request_content, "answer": self.answer,
-                     "input_decision": self.input_decision, "output_decision": self.output_decision},
+                     **({"tool_calls": self.answer_tool_calls} if self.answer_tool_calls else {}),
+                     "input_decision": self.input_decision, "output_decision": self.output_decision,
+                     **({"tool_decisions": self.tool_decisions} if self.tool_decisions else {})},
         )
 
 
@@ -252,6 +257,58 @@ class Gateway:
         self.metrics.decision(direction, d.action, _cats(d))
         return d
 
+    def moderate_tool_context(self, st: ExchangeState, messages: list[dict[str, Any]]
+                              ) -> tuple[Decision | None, dict[int, str]]:
+        """Input the model reads besides the user turns: tool results (``tool``/``function`` messages) and
+        tool-call arguments of the current turn (after the latest user message; earlier ones were checked
+        when they were current, like earlier user turns). Returns the strongest decision (None when there
+        is nothing to check) and, per message index, the masked text when a decision masks."""
+        last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+        strongest: Decision | None = None
+        masked: dict[int, str] = {}
+        for i in range(last_user + 1, len(messages)):
+            m = messages[i]
+            role = m.get("role")
+            if role in ("tool", "function"):
+                texts = [content_text(m.get("content"))]
+            elif role == "assistant":
+                texts = [c["arguments"] for c in call_functions(m)]
+            else:
+                continue
+            for text in texts:
+                if not text.strip():
+                    continue
+                d = self._moderate_tool_text(st, text, "input")
+                if d.action == "mask" and d.masked_text is not None and role in ("tool", "function"):
+                    masked[i] = d.masked_text
+                if strongest is None or ACTION_ORDER.index(d.action) > ACTION_ORDER.index(strongest.action):
+                    strongest = d
+        return strongest, masked
+
+    def moderate_tool_calls(self, st: ExchangeState, message: dict[str, Any]) -> Decision | None:
+        """The arguments of the answer's tool calls (and legacy ``function_call``), each moderated as output,
+        masked in place when the pack masks; returns the first refusing decision (the calls must not go
+        out), else None."""
+        for fn in call_functions(message):
+            args = fn["arguments"]
+            if not args.strip():
+                continue
+            d = self._moderate_tool_text(st, args, "output")
+            if d.action in REFUSING:
+                return d
+            if d.action == "mask" and d.masked_text is not None:
+                fn["arguments"] = d.masked_text
+        return None
+
+    def _moderate_tool_text(self, st: ExchangeState, text: str, direction: Direction) -> Decision:
+        t = time.perf_counter()
+        d = self.engine.moderate(text, direction, self.moderation_context(st))
+        st.moderation_s += time.perf_counter() - t
+        st.note(d)
+        st.tool_decisions.append(d.to_dict())
+        self.metrics.decision(direction, d.action, _cats(d))
+        return d
+
     def refusal_text(self, decision: Decision, lang: str) -> str:
         return decision.refusal_text or self.pack.moderation.refusal.get(lang) or self.pack.moderation.refusal["en"]
 
@@ -342,6 +399,48 @@ class Gateway:
         self.metrics.overhead.labels(st.endpoint).observe(max(0.0, time.perf_counter() - st.t0 - st.upstream_s))
 
 
+def content_text(content: Any) -> str:
+    """The text the model reads from a message's content: a string, or the text parts of a list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content
+                         if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
+    return ""
+
+
+def call_functions(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``function`` objects of a message's tool calls (and legacy ``function_call``) whose arguments are
+    text: the dicts themselves, so masking can write to them."""
+    fns = [c.get("function") for c in message.get("tool_calls") or [] if isinstance(c, dict)]
+    fns.append(message.get("function_call"))
+    return [f for f in fns if isinstance(f, dict) and isinstance(f.get("arguments"), str)]
+
+
+def audit_copy(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The request as the audit keeps it: images are not moderated (no image model), so they are recorded
+    by reference: an ``image_url`` URL as is, inline ``data:`` images as their SHA-256 and size."""
+    out = []
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "image_url" for p in content):
+            m = {**m, "content": [_image_ref(p) if isinstance(p, dict) and p.get("type") == "image_url" else p
+                                  for p in content]}
+        out.append(m)
+    return out
+
+
+def _image_ref(part: dict[str, Any]) -> dict[str, Any]:
+    img = part.get("image_url")
+    url = img.get("url") if isinstance(img, dict) else img
+    if isinstance(url, str) and url.startswith("data:"):
+        head, _, data = url.partition(",")
+        raw = data.encode("ascii", "replace")
+        return {"type": "image_url", "image_url": {"inline": head[5:][:100], "sha256": hashlib.sha256(raw).hexdigest(),
+                                                   "chars": len(data)}}
+    return part
+
+
 # Stream helpers ---------------------------------------------------------------------------------
 class ChunkFactory:
     """Builds ``chat.completion.chunk`` events: hegui's id (the audit record's), the upstream's model."""
@@ -391,6 +490,8 @@ async def relay_stream(gw: Gateway, st: ExchangeState, us: UpstreamStream, moder
         usage: dict[str, Any] | None = None
         cut = False
         t_mod = 0.0
+        calls: dict[int, dict[str, Any]] = {}  # tool calls, gathered whole: moderated before they go out
+        legacy_call: dict[str, Any] = {}
         try:
             async for batch in us.batches():
                 text: list[str] = []
@@ -407,7 +508,9 @@ async def relay_stream(gw: Gateway, st: ExchangeState, us: UpstreamStream, moder
                     if isinstance(content, str) and content:
                         text.append(restorer.feed(content) if restorer is not None else content)
                     passthrough = {k: v for k, v in delta.items() if k not in ("content", "role") and v is not None}
-                    if passthrough:  # e.g. tool calls: sent after the text before them
+                    _gather_calls(calls, passthrough.pop("tool_calls", None))
+                    _gather_function(legacy_call, passthrough.pop("function_call", None))
+                    if passthrough:  # other fields: sent after the text before them
                         out = _feed(moderator, "".join(text))
                         text.clear()
                         if out:
@@ -451,9 +554,15 @@ async def relay_stream(gw: Gateway, st: ExchangeState, us: UpstreamStream, moder
             st.note(decision)
             st.output_decision = decision.to_dict()
             gw.metrics.decision("output", decision.action, _cats(decision))
+        tool_message: dict[str, Any] = {"tool_calls": [calls[i] for i in sorted(calls)]} if calls else {}
+        if legacy_call:
+            tool_message["function_call"] = legacy_call
+        tool_block = gw.moderate_tool_calls(st, tool_message) if tool_message and not cut else None
         released = "".join(answer[len(pre) + (1 if start_label else 0):])  # the model's text that went out
-        if cut:
-            replacement = moderator.replacement or gw.refusal_text(input_decision, st.lang)
+        if cut or tool_block is not None:
+            cut = True
+            replacement = (tool_block.refusal_text if tool_block is not None else moderator.replacement) or \
+                gw.refusal_text(input_decision, st.lang)
             piece = ("\n" if "".join(answer).strip() else "") + replacement
             answer.append(piece)
             yield cf.chunk({"content": piece})
@@ -465,7 +574,11 @@ async def relay_stream(gw: Gateway, st: ExchangeState, us: UpstreamStream, moder
         if end_label and released.strip():  # AI-generated text went out: it carries the label
             answer.append("\n" + end_label)
             yield cf.chunk({"content": "\n" + end_label})
+        if tool_message and not cut:
+            yield cf.chunk(tool_message)
         st.answer = "".join(answer)
+        if tool_message:
+            st.answer_tool_calls = tool_message
         yield cf.chunk({}, finish_reason or "stop",
                        hegui={"decision": st.action, "categories": sorted(st.categories), "request_id": st.record_id})
         if usage:
@@ -486,6 +599,28 @@ async def relay_stream(gw: Gateway, st: ExchangeState, us: UpstreamStream, moder
             st.answer = "".join(answer)
             gw.audit_in_background(st)
         gw.observe(st)
+
+
+def _gather_calls(calls: dict[int, dict[str, Any]], deltas: Any) -> None:
+    """Join streamed ``tool_calls`` fragments by index (name and arguments arrive in pieces)."""
+    for d in deltas if isinstance(deltas, list) else []:
+        if not isinstance(d, dict):
+            continue
+        raw_index = d.get("index")
+        index = raw_index if isinstance(raw_index, int) else len(calls)
+        call = calls.setdefault(index, {"index": index, "type": "function", "function": {"name": "", "arguments": ""}})
+        for key in ("id", "type"):
+            if isinstance(d.get(key), str):
+                call[key] = d[key]
+        _gather_function(call["function"], d.get("function"))
+
+
+def _gather_function(into: dict[str, Any], fragment: Any) -> None:
+    if not isinstance(fragment, dict):
+        return
+    for key in ("name", "arguments"):
+        if isinstance(fragment.get(key), str):
+            into[key] = into.get(key, "") + fragment[key]
 
 
 def _feed(moderator: StreamModerator, text: str) -> str:
