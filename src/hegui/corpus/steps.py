@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hegui.corpus.readers import Document
+from hegui.corpus.scan import BatchScan
 from hegui.corpus.textstats import features_batch
 from hegui.detect.base import Direction, Finding
 
@@ -119,9 +120,11 @@ class SafetyScan:
         self.pack = pack
         self.direction: Direction = direction
         self._engine: Scanner | None = None
+        self._batch: BatchScan | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"factory": self.factory, "pack": self.pack, "direction": self.direction, "_engine": None}
+        return {"factory": self.factory, "pack": self.pack, "direction": self.direction, "_engine": None,
+                "_batch": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -132,10 +135,19 @@ class SafetyScan:
             self._engine = self.factory()
         return self._engine
 
-    def run(self, items: list[Item]) -> None:
+    def decisions(self, texts: list[str]) -> list[Decision]:
+        """The engine's decision on each text: batch-wise when the engine is hegui's own
+        (``BatchScan``, same findings and verdicts), else one ``moderate`` call per text."""
         engine = self.engine
-        for it in items:
-            decision = engine.moderate(it.doc.text, direction=self.direction)
+        if self._batch is None and BatchScan.supports(engine):
+            self._batch = BatchScan(engine, self.direction)
+        if self._batch is not None:
+            out: list[Decision] = [*self._batch.scan(texts)]
+            return out
+        return [engine.moderate(t, direction=self.direction) for t in texts]
+
+    def run(self, items: list[Item]) -> None:
+        for it, decision in zip(items, self.decisions([it.doc.text for it in items]), strict=True):
             severity: dict[str, int] = {}
             findings: list[dict[str, Any]] = []
             pii: dict[str, int] = {}

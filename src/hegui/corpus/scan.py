@@ -1,0 +1,207 @@
+"""The moderation engine's verdict on a batch of corpus documents, computed batch-wise.
+
+``ModerationEngine.moderate`` is built for one short text at a time (a chat turn). A corpus audit
+asks the same question of millions of long documents, where two detectors dominate: the embedded
+classifier (every window and sentence of a long text) and the jailbreak detector (NFKC, squashing,
+decoding and reversing the whole text for a few rare patterns). ``BatchScan`` gives, per document,
+the findings, categories, errors and action ``moderate(text, direction)`` gives, by running:
+
+* the classifier over the whole batch at once (``BatchScorer``); a document whose batch score comes
+  within ``CLASSIFIER_MARGIN`` of a threshold of the pack gets the detector's own ``detect`` (so the
+  counted findings are the engine's to the digit), the others have no counted classifier finding;
+* the jailbreak detector only on documents a cheap exact screen cannot clear (``JailbreakScreen``);
+* every other detector (lexicon, PII, guards, combo rules, anything added later) as the engine does;
+* then the engine's own ``rulings`` on the findings, in the engine's detector order.
+
+``tests/corpus/test_corpus_scan.py`` checks the equivalence on a varied generated corpus.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hegui.detect.base import Detector, Direction, Finding
+
+log = logging.getLogger(__name__)
+
+CLASSIFIER_MARGIN = 1e-3  # batch and single scores differ by float rounding only (~1e-7)
+_RANK = {"allow": 0, "disclaim": 1, "mask": 2, "refuse": 3, "block": 4}
+
+
+@dataclass
+class BatchDecision:
+    """What the corpus reads from a decision: the counted findings, their categories, the action, the
+    optional detectors that failed."""
+
+    action: str
+    categories: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class JailbreakScreen:
+    """Says, exactly and cheaply, that ``JailbreakDetector.detect`` finds nothing in a text.
+
+    The detector can only report something when one of these holds, so a text where none does is
+    cleared without running it (anything else runs the detector itself):
+
+    * a rule's cue word is in the case-folded text, its NFKC form, or (for the reversed-text check)
+      read backwards — one Aho-Corasick pass over the words and their reversals;
+    * a squashed key (``ignorepreviousinstructions`` …) is in the squashed text;
+    * a run of 16 characters that a base64 or hex payload is made of (``decode_payloads`` needs one).
+    """
+
+    def __init__(self, detector: Any) -> None:
+        import ahocorasick_rs
+
+        from hegui.detect import jailbreak as jb
+
+        self.detector = detector
+        words = {n for rule in jb.RULES for n in rule.needles}
+        self._ac = ahocorasick_rs.AhoCorasick(sorted(words | {w[::-1] for w in words}))
+        self._squashed = tuple(jb._SQUASHED)
+        self._non_word = jb._NON_WORD
+        b64 = np.zeros(0x10000, dtype=bool)
+        for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-":
+            b64[ord(ch)] = True
+        hexish = np.zeros(0x10000, dtype=bool)
+        for ch in "0123456789abcdefABCDEF:,-xX\\":
+            hexish[ord(ch)] = True
+        for c in range(0x10000):
+            if chr(c).isspace():
+                hexish[c] = True
+        self._b64, self._hex = b64, hexish
+
+    def payload_runs(self, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Per text: whether it has 16 characters in a row of the base64 or the hex alphabet."""
+        out = np.zeros(len(texts), dtype=bool)
+        if not texts:
+            return out
+        joined = "\x00".join(texts)
+        cps = np.minimum(np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32), 0xFFFF)
+        lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        doc_of = np.repeat(np.arange(len(texts)), lens + 1)[: cps.size]
+        for table in (self._b64, self._hex):
+            m = table[cps]
+            run = np.concatenate(([0], np.cumsum(m, dtype=np.int64)))
+            hit = np.flatnonzero(run[16:] - run[:-16] == 16)  # m[i:i+16] all set
+            if hit.size:
+                out[np.unique(doc_of[hit])] = True
+        return out
+
+    def clears(self, text: str, nfkc: str, payload_run: bool) -> bool:
+        if payload_run:
+            return False
+        low = text.casefold()
+        if len(low) != len(text):  # a character folds to several: reversing is not character-wise
+            return False
+        if self._ac.find_matches_as_indexes(low):
+            return False
+        nlow = nfkc.casefold() if nfkc != text else low
+        if nlow is not low and self._ac.find_matches_as_indexes(nlow):
+            return False
+        squashed = self._non_word.sub("", nlow)
+        return not any(k in squashed for k in self._squashed)
+
+
+class BatchScan:
+    """``engine.moderate`` over a batch of documents, batch-wise (see the module doc)."""
+
+    def __init__(self, engine: Any, direction: Direction = "output") -> None:
+        from hegui.detect.classifier import EmbeddedClassifier
+        from hegui.detect.classifier.batch import BatchScorer
+        from hegui.detect.jailbreak import JailbreakDetector
+
+        self.engine = engine
+        self.direction: Direction = direction
+        self._scorers: dict[int, tuple[BatchScorer, npt.NDArray[np.float64]]] = {}
+        self._screens: dict[int, JailbreakScreen] = {}
+        for det in engine.detectors:
+            if type(det) is EmbeddedClassifier:
+                cut = np.array([engine.threshold(code) for code in det.labels], dtype=np.float64)
+                self._scorers[id(det)] = (BatchScorer(det.model), np.maximum(cut - CLASSIFIER_MARGIN, 0.0))
+            elif type(det) is JailbreakDetector:
+                self._screens[id(det)] = JailbreakScreen(det)
+
+    @staticmethod
+    def supports(engine: Any) -> bool:
+        """The engine exposes what the batch path reuses (its detectors, rulings and policy)."""
+        return all(hasattr(engine, a) for a in ("detectors", "rulings", "threshold", "optional", "pack"))
+
+    def scan(self, texts: Sequence[str]) -> list[BatchDecision]:
+        engine = self.engine
+        if getattr(engine, "_refreshers", None):
+            engine.refresh()  # the lexicon hot reload the engine does per call, once per batch
+        n = len(texts)
+        found: list[list[Finding]] = [[] for _ in range(n)]
+        errors: list[list[str]] = [[] for _ in range(n)]
+        failed: list[str | None] = [None] * n
+        nfkc: list[str] | None = None
+        for det in engine.detectors:
+            todo = [i for i in range(n) if failed[i] is None]
+            if not todo:
+                break
+            key = id(det)
+            if key in self._scorers:
+                self._classifier(det, texts, todo, found, errors, failed)
+                continue
+            if key in self._screens:
+                if nfkc is None:
+                    from hegui.detect.classifier.batch import nfkc_many
+
+                    nfkc = nfkc_many(list(texts))
+                screen = self._screens[key]
+                runs = screen.payload_runs([texts[i] for i in todo])
+                todo = [i for i, r in zip(todo, runs, strict=True) if not screen.clears(texts[i], nfkc[i], bool(r))]
+            for i in todo:
+                self._detect(det, texts[i], i, found, errors, failed)
+        return [self._decide(found[i], errors[i], failed[i]) for i in range(n)]
+
+    def _classifier(self, det: Any, texts: Sequence[str], todo: list[int], found: list[list[Finding]],
+                    errors: list[list[str]], failed: list[str | None]) -> None:
+        scorer, cut = self._scorers[id(det)]
+        live = [i for i in todo if texts[i].strip()]  # the detector scores blank text as all zeros
+        try:
+            probs = scorer.predict([texts[i] for i in live])
+        except Exception as err:  # e.g. text the model cannot encode: each text as the engine would
+            log.info("batch classifier fell back to single texts: %s: %s", type(err).__name__, err)
+            for i in live:
+                self._detect(det, texts[i], i, found, errors, failed)
+            return
+        near = np.flatnonzero((probs >= cut).any(axis=1))
+        for j in near.tolist():
+            self._detect(det, texts[live[j]], live[j], found, errors, failed)
+
+    def _detect(self, det: Detector, text: str, i: int, found: list[list[Finding]], errors: list[list[str]],
+                failed: list[str | None]) -> None:
+        try:
+            out = det.detect(text, self.direction)
+        except Exception as err:
+            log.error("detector %s failed: %s: %s", det.name, type(err).__name__, err)
+            if det.name in self.engine.optional:
+                errors[i].append(det.name)
+            else:
+                failed[i] = det.name
+            return
+        if out:
+            found[i].extend(out)
+
+    def _decide(self, findings: list[Finding], errors: list[str], failed: str | None) -> BatchDecision:
+        engine = self.engine
+        if failed is not None:
+            return BatchDecision("refuse" if self.direction == "input" else "block", errors=[*errors, failed])
+        default = engine.pack.moderation.default_action
+        if not findings:
+            return BatchDecision(default, errors=errors)
+        rulings = engine.rulings(findings, self.direction, False, {})
+        best = max(rulings, key=lambda r: (_RANK[r.action], r.finding.severity), default=None)
+        return BatchDecision(best.action if best is not None else default,
+                             sorted({r.finding.category for r in rulings if r.finding.category is not None}),
+                             [r.finding for r in rulings], errors)
+
