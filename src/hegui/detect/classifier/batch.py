@@ -246,44 +246,40 @@ class BatchScorer:
                 h = h[: total - n + 1] * _BASE + cps[n - 1:]
                 if n in NGRAMS:
                     layout[n - 1::nmax][: total - n + 1] = (((h + _SEEDS[n]) * _MUL) >> shift).astype(np.int64)
-        lpos = np.repeat(pos, nmax)
-        lend = lpos + np.tile(np.arange(1, nmax + 1, dtype=np.int64), total)
-        valid = (layout >= 0) & (lend <= doc_end[lpos])
+        grid = layout.reshape(total, nmax)  # [position, n - 1]
+        ends = pos[:, None] + np.arange(1, nmax + 1, dtype=np.int64)
+        valid = (grid >= 0) & (ends <= doc_end[:, None])
         li = np.flatnonzero(valid)
         keys = np.sort((layout[li] << _POS_BITS) | li)
-        bucket_s = keys >> _POS_BITS
         li_s = keys & ((1 << _POS_BITS) - 1)
         same = np.zeros(li_s.size, dtype=bool)
-        same[1:] = bucket_s[1:] == bucket_s[:-1]
+        same[1:] = (keys[1:] >> _POS_BITS) == (keys[:-1] >> _POS_BITS)
         prev_li = np.empty_like(li_s)
         prev_li[0] = -1
         prev_li[1:] = li_s[:-1]
-        prev_pos_s = np.where(same, prev_li >> 2, _FAR)
-        cur_pos_s = li_s >> 2
+        prev_pos = np.full(layout.size, _FAR, dtype=np.int64)
+        prev_pos[li_s[same]] = prev_li[same] >> 2
         # an earlier occurrence of the bucket in the same unit that ends later, after the unit's end (a
         # collision across n-gram lengths at a window's or sentence's end): that text is done by predict
-        prev_end = (prev_li >> 2) + (prev_li & 3) + 1
-        cur_end = cur_pos_s + (li_s & 3) + 1
-        late = same & (prev_end > cur_end)
+        late = same & ((prev_li >> 2) + (prev_li & 3) > (li_s >> 2) + (li_s & 3))
         exact_docs: set[int] = set()
         if late.any():
-            lp, cp, pe = prev_pos_s[late], cur_pos_s[late], prev_end[late]
+            cp, lp = li_s[late] >> 2, prev_li[late] >> 2
+            pe = lp + (prev_li[late] & 3) + 1
             cut = ((lp >= block_start[cp]) & (pe > block_end[cp])) | (
                 (sent_id[cp] >= 0) & (lp >= sent_start[cp]) & (pe > sent_end[cp]))
             exact_docs = set(np.unique(doc_of[cp[cut]]).tolist())
-        prev_pos = np.full(layout.size, _FAR, dtype=np.int64)
-        prev_pos[li_s] = prev_pos_s
-        rows = np.full(layout.size, -1, dtype=np.int32)
-        rows[li] = self._row_of[layout[li]]
 
-        bs = block_start[lpos]
-        f0 = valid & (prev_pos < bs)
-        f1 = valid & (prev_pos < bs - STRIDE) & (lend <= block_end[lpos])
-        g = valid & (sent_id[lpos] >= 0) & (prev_pos < sent_start[lpos]) & (lend <= sent_end[lpos])
+        prev = prev_pos.reshape(total, nmax)
+        f0 = valid & (prev < block_start[:, None])
+        f1 = f0 & (prev < (block_start - STRIDE)[:, None]) & (ends <= block_end[:, None])
+        g = valid & (prev < sent_start[:, None]) & (ends <= sent_end[:, None]) & (sent_id >= 0)[:, None]
         nblocks = int(block_base[-1] + nwin[-1] + 1)
-        s0, m0 = self._sums(f0, rows, block[lpos], nblocks)
-        s1, m1 = self._sums(f1, rows, block[lpos], nblocks)
-        ss, ms = self._sums(g, rows, sent_id[lpos], len(sa))
+        s1, m1 = self._sums(f1, layout, block, nblocks)
+        s0, m0 = self._sums(f0 & ~f1, layout, block, nblocks)  # f1 is part of f0: gather its rows once
+        s0 += s1
+        m0 += m1
+        ss, ms = self._sums(g, layout, sent_id, len(sa))
 
         # windows: block k + the new n-grams of block k + 1; then sentences; max per document
         wdoc = np.repeat(np.arange(ndoc), nwin)
@@ -299,21 +295,23 @@ class BatchScorer:
         for d, i in enumerate(ids):
             out[i] = model.predict(raw[i]) if d in exact_docs else probs[d]
 
-    def _sums(self, mask: npt.NDArray[np.bool_], rows: npt.NDArray[np.int32], seg: I64, nseg: int
+    def _sums(self, mask: npt.NDArray[np.bool_], layout: I64, seg: I64, nseg: int
               ) -> tuple[npt.NDArray[np.float64], I64]:
         """Per segment: the sum of the weight rows of the masked occurrences, and their number.
 
-        ``seg`` is non-decreasing over the layout, so the masked occurrences of a segment are
-        contiguous: one running sum over them, read at each segment's end, gives every segment's sum.
-        With int8 weights the rows are packed as integers (``_packed``) and summed exactly."""
+        ``mask`` is over (position, n); ``seg`` gives each position's segment and is non-decreasing
+        where the mask is set, so a segment's occurrences are contiguous: one running sum over them,
+        read at each segment's end, gives every segment's sum. With int8 weights the rows are packed
+        as integers (``_packed``) and summed exactly."""
         sel = np.flatnonzero(mask)
-        counts = np.bincount(seg[sel], minlength=nseg).astype(np.int64)
+        counts = np.bincount(seg[sel >> 2], minlength=nseg).astype(np.int64)
         sums = np.zeros((nseg, self._w.shape[1]), dtype=np.float64)
-        sel = sel[rows[sel] >= 0]
+        r = self._row_of[layout[sel]]
+        keep = r >= 0
+        sel, r = sel[keep], r[keep]
         if not sel.size:
             return sums, counts
-        ids = seg[sel]
-        r = rows[sel]
+        ids = seg[sel >> 2]
         last = np.flatnonzero(np.concatenate((ids[1:] != ids[:-1], [True])))
         if self._packed is None:
             run = np.cumsum(np.take(self._w, r, axis=0), axis=0, dtype=np.float64)
