@@ -124,6 +124,8 @@ class Settings(BaseSettings):
         default_factory=list, description="guard models (Qwen3Guard, Llama Guard, JSON verdict) next to the classifier")
     classifier_weights: Path | None = Field(
         default=None, description="your classifier weights (.npz); default: $HEGUI_CLASSIFIER_WEIGHTS or the shipped")
+    combo_rules: list[Path] = Field(
+        default_factory=list, description="your proximity-rule files (YAML/JSONL), added to the shipped combo rules")
 
     @field_validator("database_url")
     @classmethod

@@ -15,7 +15,7 @@ def engine(ctx: HeguiContext) -> ModerationEngine:
 
 def test_from_context_uses_database_lexicon_and_pii(ctx: HeguiContext, engine: ModerationEngine) -> None:
     LexiconService(ctx).add("测试政治词甲", "A1.1", 3)
-    assert [d.name for d in engine.detectors] == ["lexicon", "pii"]
+    assert [d.name for d in engine.detectors] == ["lexicon", "combo", "pii"]
     d = engine.moderate("这里有测试政治词甲，电话13812345678", "output")
     assert d.action == "block" and d.categories == ["A1.1", "A4.6"]
 

@@ -115,7 +115,8 @@ def test_guard_down_fail_open_allows(tmp_path: Path, db_url: str) -> None:
 def test_guards_are_not_built_without_models(tmp_path: Path, db_url: str) -> None:
     ctx = _ctx(tmp_path, db_url, guards=[_guard(_closed_port_url())])
     try:
-        assert [d.name for d in ModerationEngine.from_context(ctx, models=False).detectors] == ["lexicon", "pii"]
+        names = [d.name for d in ModerationEngine.from_context(ctx, models=False).detectors]
+        assert names == ["lexicon", "combo", "pii"]
     finally:
         ctx.close()
 

@@ -24,7 +24,7 @@ def test_lexicon_and_probe_make_it_working(ctx: HeguiContext) -> None:
     LexiconService(ctx).add("测试政治词甲", "A1.1", 3)
     ev_in, ev_out = moderation_input(ctx), moderation_output(ctx)
     assert ev_in.status == ev_out.status == "working"
-    assert "1 lexicon terms" in ev_in.detail and "lexicon, pii" in ev_in.detail
+    assert "1 lexicon terms" in ev_in.detail and "lexicon, combo, pii" in ev_in.detail
     assert "A1→refuse" in ev_in.detail and "A1→block" in ev_out.detail
 
 

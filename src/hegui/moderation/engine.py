@@ -101,12 +101,14 @@ class ModerationEngine:
         """The engine a running installation uses: its pack, its database lexicons (hot reload),
         PII, and (``models``) the jailbreak detector and embedded classifier when installed (weights from
         ``settings.classifier_weights`` when set) plus every guard model in ``settings.guards``."""
+        from hegui.detect.combo import combo_detectors
         from hegui.detect.lexicon.registry import LexiconRegistry
         from hegui.text import Normalizer
 
         pack = ctx.pack
         normalizer = Normalizer(pack.normalisation)
-        detectors: list[Detector] = [LexiconRegistry(ctx), PiiDetector.from_pack(pack)]
+        detectors: list[Detector] = [LexiconRegistry(ctx), *combo_detectors(pack, ctx.settings.combo_rules),
+                                     PiiDetector.from_pack(pack)]
         if models:
             weights = ctx.settings.classifier_weights
             detectors.extend(_optional_model_detectors(weights) if weights else _optional_model_detectors())
@@ -120,6 +122,7 @@ class ModerationEngine:
     def default(cls, pack: PolicyPack | None = None, *, models: bool = False) -> ModerationEngine:
         """Library use without a database: the default lexicon files, PII, and (``models=True``)
         the classifier and jailbreak detector when installed."""
+        from hegui.detect.combo import combo_detectors
         from hegui.detect.lexicon import LexiconDetector
         from hegui.detect.lexicon.formats import load_default_data
         from hegui.policy.pack import load_pack
@@ -129,7 +132,7 @@ class ModerationEngine:
         normalizer = Normalizer(pack.normalisation)
         data = load_default_data()
         lexicon = LexiconDetector(data.entries, pack.normalisation, data.allow)
-        detectors: list[Detector] = [lexicon, PiiDetector.from_pack(pack)]
+        detectors: list[Detector] = [lexicon, *combo_detectors(pack), PiiDetector.from_pack(pack)]
         if models:
             detectors.extend(_optional_model_detectors())
         return cls(pack, detectors, normalizer)
@@ -141,8 +144,10 @@ class ModerationEngine:
         return [lx for lx in (lexicon_of(d) for d in self.detectors) if lx is not None]
 
     def term_window(self) -> int:
-        """Longest lexicon key (normalised characters) any span detector can match."""
-        return max((int(lx.max_term_length) for lx in self.lexicons()), default=0)
+        """Longest stretch of normalised text a span detector must see whole: the longest lexicon key,
+        or a proximity (combo) detector's ``max_span`` (its widest rule window)."""
+        spans = [int(getattr(d, "max_span", 0)) for d in self.detectors]
+        return max([*(int(lx.max_term_length) for lx in self.lexicons()), *spans], default=0)
 
     def pii_window(self, direction: Direction) -> int:
         """Longest PII value, when PII findings change anything in this direction."""

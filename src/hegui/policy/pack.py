@@ -79,6 +79,13 @@ class PiiRules(_Strict):
     category: str = "A4.6"
 
 
+class ComboRules(_Strict):
+    """Proximity rules (组合词, ``hegui.detect.combo``): term groups that must all occur close together."""
+
+    enabled: bool = True
+    default_rules: bool = Field(default=True, description="load the shipped rules (operator files come from settings)")
+
+
 class Moderation(_Strict):
     default_action: Action = "allow"
     categories: dict[str, CategoryRule]
@@ -86,6 +93,7 @@ class Moderation(_Strict):
     signals: Literal["any", "lexicon_and_classifier"] = Field(
         default="any", description="how detector signals combine into a category hit")
     pii: PiiRules = PiiRules()
+    combo: ComboRules = ComboRules()
     refusal: dict[str, str]
     disclaimers: dict[str, dict[str, str]] = Field(default_factory=dict)
     stream_window_extra_chars: int = Field(default=8, ge=0)

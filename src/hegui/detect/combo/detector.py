@@ -1,0 +1,296 @@
+"""The compiled proximity-rule matcher: one small Aho-Corasick automaton over every rule's terms,
+exclusion and allow phrases, run on the same normalised text the lexicon sees.
+
+Per text: one normalisation, one automaton scan; most texts stop there (no term of any rule). A rule
+whose groups all have occurrences is then checked for a window (one occurrence per group inside
+``window`` normalised characters), exclusions near the window, and allow phrases covering an
+occurrence. Offsets are mapped back to the original text only for findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ahocorasick_rs
+
+from hegui.detect.base import Direction, Finding
+from hegui.detect.combo.rules import ComboRule, RuleSet, default_rules, load_rules
+from hegui.errors import InvalidInputError
+from hegui.policy.pack import NormalisationSteps, PolicyPack
+from hegui.text import NormalizedText, Normalizer
+
+_TERM, _EXCLUDE, _ALLOW, _OUTPUT_EXCLUDE = 0, 1, 2, 3
+_GLOBAL = -1  # rule index of a file-level allow phrase (applies to every rule)
+
+Span = tuple[int, int]
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+@dataclass(frozen=True, slots=True)
+class ComboHit:
+    """A rule match with its explanation (``hegui combo test`` shows these)."""
+
+    finding: Finding
+    rule: ComboRule
+    terms: tuple[str, ...]  # the normalised terms that matched, in text order
+    excluded_by: str | None = None  # the exclusion phrase that cancelled it
+
+
+class ComboDetector:
+    """Detector ``combo``: findings of type ``combo`` spanning the window of a proximity rule."""
+
+    name = "combo"
+
+    def __init__(self, rules: RuleSet | Iterable[ComboRule], steps: NormalisationSteps | None = None) -> None:
+        ruleset = rules if isinstance(rules, RuleSet) else RuleSet(list(rules))
+        self.steps = steps or NormalisationSteps()
+        self.normalizer = Normalizer(self.steps)
+        self.rules: tuple[ComboRule, ...] = tuple(ruleset.rules)
+        self.allow: tuple[str, ...] = tuple(ruleset.allow)
+        self.output_exclude: tuple[str, ...] = tuple(ruleset.output_exclude)
+        canon = self.normalizer.canonical
+        patterns: dict[str, int] = {}
+        # per pattern: (kind, rule, group, edge); edge bit 1: needs a word boundary before, bit 2: after
+        payloads: list[list[tuple[int, int, int, int]]] = []
+
+        def add(raw: str, kind: int, ri: int, gi: int) -> int:
+            prefix = raw.endswith("*")  # `mix*`: a word prefix, no boundary needed after it
+            p = canon(raw[:-1] if prefix else raw).strip()
+            if not p:
+                raise InvalidInputError(f"combo rule {self.rules[ri].id if ri >= 0 else '(allow)'}: "
+                                        f"{raw!r} is empty after normalisation")
+            pi = patterns.get(p)
+            if pi is None:
+                pi = patterns[p] = len(payloads)
+                payloads.append([])
+            edge = (1 if _is_word_char(p[0]) else 0) | (2 if _is_word_char(p[-1]) and not prefix else 0)
+            if (kind, ri, gi, edge) not in payloads[pi]:
+                payloads[pi].append((kind, ri, gi, edge))
+            return len(p)
+
+        spans: list[tuple[int, int]] = []  # per rule: (window, how far beyond it a match looks)
+        for ri, r in enumerate(self.rules):
+            owner: dict[str, int] = {}
+            for gi, group in enumerate(r.groups):
+                for t in group:
+                    key = canon(t.rstrip("*")).strip()
+                    if owner.get(key, gi) != gi:
+                        raise InvalidInputError(f"combo rule {r.id}: term {t!r} is in groups {owner[key]} and {gi} "
+                                                "(one occurrence would satisfy both)")
+                    owner[key] = gi
+                    add(t, _TERM, ri, gi)
+            excl = max((add(x, _EXCLUDE, ri, -1) for x in r.exclude), default=0)
+            allow = max((add(a, _ALLOW, ri, -1) for a in r.allow), default=0)
+            spans.append((r.window, max(r.context + excl if excl else 0, allow)))
+        global_allow = max((add(a, _ALLOW, _GLOBAL, -1) for a in self.allow), default=0)
+        refusal = max((add(x, _OUTPUT_EXCLUDE, _GLOBAL, -1) for x in self.output_exclude), default=0)
+        self._patterns = list(patterns)
+        self._payloads = payloads
+        self._ac = (ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+                    if self._patterns else None)
+        self._max_span = max((w for w, _ in spans), default=0)
+        # beyond its window a match depends on exclusions up to context + phrase length away, and on
+        # allow phrases, which stick out of the window by less than their length
+        self._context_span = max((w + max(extra, global_allow, r.context + refusal if refusal else 0)
+                                  for (w, extra), r in zip(spans, self.rules, strict=True)), default=0)
+        self._by_direction = {d: frozenset(i for i, r in enumerate(self.rules) if r.applies_to(d))
+                              for d in ("input", "output")}
+
+    @classmethod
+    def default(cls, steps: NormalisationSteps | None = None, extra: Iterable[RuleSet] = ()) -> ComboDetector:
+        """The shipped rules plus any operator rule sets (their ids must not clash)."""
+        rs = default_rules()
+        for other in extra:
+            rs.extend(other)
+        return cls(rs, steps)
+
+    @property
+    def max_span(self) -> int:
+        """Longest stretch of NORMALISED text a match can cover: the widest rule window.
+
+        ``ModerationEngine.term_window()`` includes it, so the ``StreamModerator`` holds back at
+        least this many significant characters and checks a look-back of as many: a rule whose
+        terms arrive in different chunks is still seen whole, so a match is never missed because of
+        chunking. Exclusion context and allow phrases reach further (``context_span``); a stream
+        that has not seen them yet sees the match without them, so it can stop where the whole
+        text would not — the safe direction — but never lets a match through.
+        """
+        return self._max_span
+
+    @property
+    def context_span(self) -> int:
+        """Longest stretch one verdict can depend on: a window plus exclusion context and phrase."""
+        return self._context_span
+
+    @property
+    def rule_count(self) -> int:
+        return len(self.rules)
+
+    def normalize(self, text: str) -> NormalizedText:
+        return self.normalizer.normalize(text)
+
+    def detect(self, text: str, direction: Direction = "input") -> list[Finding]:
+        """Findings in ``text`` (offsets into ``text`` itself); excluded matches are dropped."""
+        if self._ac is None or not text:
+            return []
+        nz = self.normalizer
+        nt = nz._normalize_short(text) if len(text) < nz.vector_min_length else nz.normalize(text)
+        matches = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
+        if not matches:
+            return []
+        hits = [h for h in self._windows(nt.text, matches, direction) if h[3] is None]
+        if not hits:
+            return []
+        offsets = nt.spans_to_original([(h[1], h[2]) for h in hits])
+        out = []
+        for (ri, _s, _e, _x, terms), (a, b) in zip(hits, offsets, strict=True):
+            r = self.rules[ri]
+            out.append(Finding("combo", "combo", r.category, r.severity, a, b, "+".join(terms), 1.0, r.rule))
+        return out
+
+    def explain(self, text: str, direction: Direction = "input") -> list[ComboHit]:
+        """Every match, including those an exclusion phrase cancelled (``excluded_by``)."""
+        if self._ac is None or not text:
+            return []
+        nt = self.normalizer.normalize(text)
+        hits = self._windows(nt.text, self._ac.find_matches_as_indexes(nt.text, overlapping=True), direction)
+        offsets = nt.spans_to_original([(h[1], h[2]) for h in hits])
+        out = []
+        for (ri, _s, _e, x, terms), (a, b) in zip(hits, offsets, strict=True):
+            r = self.rules[ri]
+            f = Finding("combo", "combo", r.category, r.severity, a, b, "+".join(terms), 1.0, r.rule)
+            out.append(ComboHit(f, r, terms, x))
+        return out
+
+    # ---- matching ---------------------------------------------------------------------------------
+
+    def _windows(self, t: str, matches: list[tuple[int, int, int]], direction: str
+                 ) -> list[tuple[int, int, int, str | None, tuple[str, ...]]]:
+        """Rule matches ``(rule, start, end, cancelling exclusion or None, terms)`` in canonical offsets."""
+        n = len(t)
+        payloads, patterns = self._payloads, self._patterns
+        active = self._by_direction[direction]
+        occ: dict[int, dict[int, list[tuple[int, int, int]]]] = {}  # rule → group → (start, end, pattern)
+        excl: dict[int, list[tuple[int, int, int]]] = {}
+        allow: list[tuple[int, int, int]] = []  # (start, end, rule or _GLOBAL)
+        refusals: list[tuple[int, int, int]] = []
+        for pi, s, e in matches:
+            before = s > 0 and _is_word_char(t[s - 1])
+            after = e < n and _is_word_char(t[e])
+            for kind, ri, gi, edge in payloads[pi]:
+                if (edge & 1 and before) or (edge & 2 and after):
+                    continue  # a Latin term inside a longer word
+                if kind == _TERM:
+                    if ri in active:
+                        occ.setdefault(ri, {}).setdefault(gi, []).append((s, e, pi))
+                elif kind == _EXCLUDE:
+                    excl.setdefault(ri, []).append((s, e, pi))
+                elif kind == _ALLOW:
+                    allow.append((s, e, ri))
+                elif direction == "output":
+                    refusals.append((s, e, pi))
+        out: list[tuple[int, int, int, str | None, tuple[str, ...]]] = []
+        for ri, groups in occ.items():
+            rule = self.rules[ri]
+            if len(groups) < len(rule.groups):
+                continue
+            if allow:
+                groups = {gi: [o for o in os_ if not any(a_s <= o[0] and o[1] <= a_e and ar in (ri, _GLOBAL)
+                                                         for a_s, a_e, ar in allow)]
+                          for gi, os_ in groups.items()}
+                if not all(groups.values()):
+                    continue
+            cands = _ordered_windows(groups, len(rule.groups), rule.window) if rule.ordered else \
+                _unordered_windows(groups, len(rule.groups), rule.window)
+            last_end = -1
+            for s, e, picked in sorted(cands, key=lambda c: (c[1], -c[0])):
+                if s < last_end:
+                    continue  # overlaps a window already reported for this rule
+                cancel = None
+                for xs, xe, xp in (*excl.get(ri, ()), *refusals):
+                    if xe > s - rule.context and xs < e + rule.context:
+                        cancel = patterns[xp]
+                        break
+                if cancel is None:
+                    last_end = e
+                terms = tuple(patterns[p] for _ps, p in sorted(picked))
+                out.append((ri, s, e, cancel, terms))
+        out.sort(key=lambda h: (h[1], h[2], h[0]))
+        return out
+
+
+def _unordered_windows(groups: dict[int, list[tuple[int, int, int]]], k: int, window: int
+                       ) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """For each occurrence as the last one to end: the tightest pick of the other groups ending
+    no later; kept when the whole pick fits in ``window``."""
+    out: list[tuple[int, int, list[tuple[int, int]]]] = []
+    for g in range(k):
+        for s, e, p in groups[g]:
+            picked = [(s, p)]
+            start = s
+            for h in range(k):
+                if h == g:
+                    continue
+                best = None
+                for hs, he, hp in groups[h]:
+                    if he <= e and (best is None or hs > best[0]):
+                        best = (hs, hp)
+                if best is None:
+                    break
+                picked.append(best)
+                start = min(start, best[0])
+            else:
+                if e - start <= window:
+                    out.append((start, e, picked))
+    return out
+
+
+def _ordered_windows(groups: dict[int, list[tuple[int, int, int]]], k: int, window: int
+                     ) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """Groups in order: each occurrence of the last group, chained back through the latest
+    occurrence of each earlier group that ends before the next one starts."""
+    out: list[tuple[int, int, list[tuple[int, int]]]] = []
+    for s, e, p in groups[k - 1]:
+        picked = [(s, p)]
+        bound = s
+        for h in range(k - 2, -1, -1):
+            best = None
+            for hs, he, hp in groups[h]:
+                if he <= bound and (best is None or hs > best[0]):
+                    best = (hs, hp)
+            if best is None:
+                break
+            picked.append(best)
+            bound = best[0]
+        else:
+            if e - bound <= window:
+                out.append((bound, e, picked))
+    return out
+
+
+_DEFAULT_CACHE: dict[NormalisationSteps, ComboDetector] = {}
+
+
+def combo_detectors(pack: PolicyPack, rule_files: Iterable[Path] = ()) -> list[ComboDetector]:
+    """What the moderation engine adds for ``pack.moderation.combo``: nothing when switched off,
+    else one detector over the shipped rules (unless ``default_rules: false``) and the operator's
+    rule files. The shipped-only detector is compiled once per process and normalisation setting."""
+    cfg = pack.moderation.combo
+    files = list(rule_files)
+    if not cfg.enabled or (not cfg.default_rules and not files):
+        return []
+    steps = pack.normalisation
+    if cfg.default_rules and not files:
+        det = _DEFAULT_CACHE.get(steps)
+        if det is None:
+            det = _DEFAULT_CACHE[steps] = ComboDetector.default(steps)
+        return [det]
+    rs = default_rules() if cfg.default_rules else RuleSet()
+    for f in files:
+        rs.extend(load_rules(Path(f)))
+    return [ComboDetector(rs, steps)]
