@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import delete, select
 
 from hegui.corpus import pipeline as pl
-from hegui.corpus.readers import Shard, missing_paths, plan_shards
+from hegui.corpus.readers import SHARD_BYTES, Shard, merge_file_stats, missing_paths, plan_shards
 from hegui.corpus.report import auto_gates, review_gates, source_gates, write_report
 from hegui.corpus.sources import _describe, _get
 from hegui.corpus.steps import EngineFactory, SafetyScan, ScannerFactory, Step, default_steps
@@ -44,11 +44,12 @@ class AuditOptions:
     address: str | None = None
     near_threshold: float = 0.8
     batch_size: int = 256
+    shard_bytes: int = SHARD_BYTES
 
 
 def _fingerprint(inputs: list[tuple[str, str]], opts: AuditOptions, plan: pl.AuditPlan, pack: str) -> str:
     blob = json.dumps([[(s, os.path.abspath(p)) for s, p in inputs], opts.text_field, opts.clean,
-                       plan.sample_size, plan.near_threshold, plan.mask_mode, pack], sort_keys=True)
+                       plan.sample_size, plan.near_threshold, plan.mask_mode, pack, opts.shard_bytes], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -71,7 +72,7 @@ def run_audit(ctx: HeguiContext, inputs: list[tuple[str, str]], out_dir: str | P
     out = os.path.abspath(out_dir)
     plan = pl.AuditPlan(out, opts.clean, g.manual_sample_min, pack.moderation.pii.mask_mode, opts.batch_size,
                         opts.near_threshold)
-    shards = plan_shards(inputs, opts.text_field)
+    shards = plan_shards(inputs, opts.text_field, opts.shard_bytes)
     fp = _fingerprint(inputs, opts, plan, f"{pack.name}@{pack.version}")
     run_file = os.path.join(plan.work_dir, "run.json")
     audit_id: str | None = None
@@ -159,8 +160,9 @@ def build_report(ctx: HeguiContext, audit_id: str, opts: AuditOptions, shards: l
     files: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
     for r in results:
         per[r["source"]].merge(pl.Tally.from_dict(r["tally"]))
-        for f in r["files"]:
-            files[r["source"]].append({**f, "problems": _problems(f)})
+        files[r["source"]].extend(r["files"])
+    for name in files:
+        files[name] = [{**f, "problems": _problems(f)} for f in merge_file_stats(files[name])]
     total = pl.Tally()
     findings: list[dict[str, Any]] = []
     out_sources = []

@@ -129,6 +129,8 @@ def _simple_nfkc() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint32]]:
 
 def nfkc_many(texts: Sequence[str]) -> list[str]:
     """``unicodedata.normalize("NFKC", t)`` for each text; by table where that is exact."""
+    if any("\x00" in t for t in texts):  # the separator below
+        return [unicodedata.normalize("NFKC", t) for t in texts]
     joined = "\x00".join(texts)
     cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     ok, lut = _simple_nfkc()
@@ -139,8 +141,8 @@ def nfkc_many(texts: Sequence[str]) -> list[str]:
             return list(texts)
         return mapped.tobytes().decode("utf-32-le", "surrogatepass").split("\x00")
     lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-    bad = np.flatnonzero(np.add.reduceat(~simple, np.concatenate(([0], np.cumsum(lens + 1)[:-1])))
-                         if cps.size else np.zeros(0, dtype=np.int64))
+    doc_of = np.repeat(np.arange(len(texts)), lens + 1)[: cps.size]
+    bad = np.flatnonzero(np.bincount(doc_of[~simple], minlength=len(texts)))
     out = list(texts)
     hard = set(bad.tolist())
     easy = [i for i in range(len(texts)) if i not in hard]
