@@ -145,12 +145,20 @@ class LinearModel:
         A unit's logits depend on its own n-grams only, so the same unit scores the same whichever
         other units it is computed with (``SettledScorer`` relies on it).
         """
-        idx = [_unique(np.concatenate([arr[s:max(s, e - n + 1)] for n, arr in grams])) for s, e in units]
-        lens = np.array([max(u.size, self.min_norm, 1) for u in idx])
-        offsets = np.concatenate(([0], np.cumsum([u.size for u in idx])[:-1]))
-        flat = np.concatenate(idx)
-        sums = np.add.reduceat(self.w[flat], offsets, axis=0) if flat.size else np.zeros((len(idx), len(self.b)))
-        sums[np.array([u.size == 0 for u in idx])] = 0.0
+        # every unit's sorted distinct buckets, from ONE sort of (unit, bucket) keys instead of one per unit
+        parts = [arr[s:max(s, e - n + 1)] for s, e in units for n, arr in grams]
+        sizes = np.array([p.size for p in parts], dtype=np.int64).reshape(len(units), len(grams)).sum(axis=1)
+        owner = np.repeat(np.arange(len(units), dtype=np.uint64), sizes)
+        keys = np.sort((owner << np.uint64(self.bits)) | np.concatenate(parts)) if parts else owner
+        keep = np.ones(keys.size, dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+        keys = keys[keep]
+        flat = (keys & np.uint64((1 << self.bits) - 1)).astype(np.int64)
+        counts = np.bincount((keys >> np.uint64(self.bits)).astype(np.int64), minlength=len(units))
+        lens = np.maximum(counts, max(self.min_norm, 1))
+        offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        sums = np.add.reduceat(self.w[flat], offsets, axis=0) if flat.size else np.zeros((len(units), len(self.b)))
+        sums[counts == 0] = 0.0
         z: npt.NDArray[np.float64] = sums / np.sqrt(lens)[:, None] + self.b
         return z
 
