@@ -91,6 +91,18 @@ class ComboDetector:
         refusal = max((add(x, _OUTPUT_EXCLUDE, _GLOBAL, -1) for x in self.output_exclude), default=0)
         self._patterns = list(patterns)
         self._payloads = payloads
+        # the cheap first pass: which groups of which rules a pattern can satisfy (edges ignored), and
+        # which rules a pattern matters to at all (global allow/refusal phrases matter to every rule)
+        group_bits: list[dict[int, int]] = [{} for _ in payloads]
+        touches: list[frozenset[int]] = []
+        for pi, pl in enumerate(payloads):
+            for kind, ri, gi, _edge in pl:
+                if kind == _TERM:
+                    group_bits[pi][ri] = group_bits[pi].get(ri, 0) | (1 << gi)
+            touches.append(frozenset(-1 if ri == _GLOBAL else ri for _k, ri, _g, _e in pl))
+        self._group_bits = [tuple(d.items()) for d in group_bits]
+        self._touches = touches
+        self._full = [(1 << len(r.groups)) - 1 for r in self.rules]
         self._ac = (ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
                     if self._patterns else None)
         self._max_span = max((w for w, _ in spans), default=0)
@@ -143,7 +155,10 @@ class ComboDetector:
         matches = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
         if not matches:
             return []
-        hits = [h for h in self._windows(nt.text, matches, direction) if h[3] is None]
+        cands = self._candidates(matches, direction)
+        if not cands:
+            return []  # the common case: some terms, but no rule has all its groups
+        hits = [h for h in self._windows(nt.text, matches, direction, cands) if h[3] is None]
         if not hits:
             return []
         offsets = nt.spans_to_original([(h[1], h[2]) for h in hits])
@@ -158,7 +173,8 @@ class ComboDetector:
         if self._ac is None or not text:
             return []
         nt = self.normalizer.normalize(text)
-        hits = self._windows(nt.text, self._ac.find_matches_as_indexes(nt.text, overlapping=True), direction)
+        matches = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
+        hits = self._windows(nt.text, matches, direction, self._candidates(matches, direction))
         offsets = nt.spans_to_original([(h[1], h[2]) for h in hits])
         out = []
         for (ri, _s, _e, x, terms), (a, b) in zip(hits, offsets, strict=True):
@@ -169,27 +185,44 @@ class ComboDetector:
 
     # ---- matching ---------------------------------------------------------------------------------
 
-    def _windows(self, t: str, matches: list[tuple[int, int, int]], direction: str
+    def _candidates(self, matches: list[tuple[int, int, int]], direction: str) -> set[int]:
+        """Rules for this direction with a pattern of every group among the matches (a superset of
+        the rules that match: word boundaries, windows and exclusions come later)."""
+        seen: dict[int, int] = {}
+        bits = self._group_bits
+        for pi in {m[0] for m in matches}:
+            for ri, bit in bits[pi]:
+                seen[ri] = seen.get(ri, 0) | bit
+        full, active = self._full, self._by_direction[direction]
+        return {ri for ri, mask in seen.items() if mask == full[ri] and ri in active}
+
+    def _windows(self, t: str, matches: list[tuple[int, int, int]], direction: str, cands: set[int]
                  ) -> list[tuple[int, int, int, str | None, tuple[str, ...]]]:
-        """Rule matches ``(rule, start, end, cancelling exclusion or None, terms)`` in canonical offsets."""
+        """Matches of the candidate rules ``(rule, start, end, cancelling exclusion or None, terms)``
+        in canonical offsets."""
+        if not cands:
+            return []
         n = len(t)
-        payloads, patterns = self._payloads, self._patterns
-        active = self._by_direction[direction]
+        payloads, patterns, touches = self._payloads, self._patterns, self._touches
+        wanted = {*cands, -1}
         occ: dict[int, dict[int, list[tuple[int, int, int]]]] = {}  # rule → group → (start, end, pattern)
         excl: dict[int, list[tuple[int, int, int]]] = {}
         allow: list[tuple[int, int, int]] = []  # (start, end, rule or _GLOBAL)
         refusals: list[tuple[int, int, int]] = []
         for pi, s, e in matches:
+            if touches[pi].isdisjoint(wanted):
+                continue
             before = s > 0 and _is_word_char(t[s - 1])
             after = e < n and _is_word_char(t[e])
             for kind, ri, gi, edge in payloads[pi]:
                 if (edge & 1 and before) or (edge & 2 and after):
                     continue  # a Latin term inside a longer word
                 if kind == _TERM:
-                    if ri in active:
+                    if ri in cands:
                         occ.setdefault(ri, {}).setdefault(gi, []).append((s, e, pi))
                 elif kind == _EXCLUDE:
-                    excl.setdefault(ri, []).append((s, e, pi))
+                    if ri in cands:
+                        excl.setdefault(ri, []).append((s, e, pi))
                 elif kind == _ALLOW:
                     allow.append((s, e, ri))
                 elif direction == "output":
@@ -205,10 +238,10 @@ class ComboDetector:
                           for gi, os_ in groups.items()}
                 if not all(groups.values()):
                     continue
-            cands = _ordered_windows(groups, len(rule.groups), rule.window) if rule.ordered else \
+            wins = _ordered_windows(groups, len(rule.groups), rule.window) if rule.ordered else \
                 _unordered_windows(groups, len(rule.groups), rule.window)
             last_end = -1
-            for s, e, picked in sorted(cands, key=lambda c: (c[1], -c[0])):
+            for s, e, picked in sorted(wins, key=lambda c: (c[1], -c[0])):
                 if s < last_end:
                     continue  # overlaps a window already reported for this rule
                 cancel = None
@@ -227,22 +260,25 @@ class ComboDetector:
 def _unordered_windows(groups: dict[int, list[tuple[int, int, int]]], k: int, window: int
                        ) -> list[tuple[int, int, list[tuple[int, int]]]]:
     """For each occurrence as the last one to end: the tightest pick of the other groups ending
-    no later; kept when the whole pick fits in ``window``."""
+    no later and not overlapping an occurrence already picked (each group needs characters of its
+    own); kept when the whole pick fits in ``window``."""
     out: list[tuple[int, int, list[tuple[int, int]]]] = []
     for g in range(k):
         for s, e, p in groups[g]:
             picked = [(s, p)]
+            spans = [(s, e)]
             start = s
             for h in range(k):
                 if h == g:
                     continue
-                best = None
+                best: tuple[int, int, int] | None = None
                 for hs, he, hp in groups[h]:
-                    if he <= e and (best is None or hs > best[0]):
-                        best = (hs, hp)
+                    if he <= e and (best is None or hs > best[0]) and all(he <= a or hs >= b for a, b in spans):
+                        best = (hs, he, hp)
                 if best is None:
                     break
-                picked.append(best)
+                picked.append((best[0], best[2]))
+                spans.append((best[0], best[1]))
                 start = min(start, best[0])
             else:
                 if e - start <= window:
