@@ -42,7 +42,8 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from itertools import accumulate, islice
+from typing import TYPE_CHECKING, Protocol
 
 from hegui.detect.base import Detector, Direction, Finding
 from hegui.moderation.decision import ACTION_RANK, BLOCKING, Decision, ModerationContext
@@ -54,12 +55,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _INSIGNIFICANT = ("Z", "P", "S", "C", "M")
+class _GrowingDetector(Protocol):
+    """What a whole-text detector's ``stream_detector()`` returns (e.g. the embedded classifier's)."""
+
+    def grow(self, text: str) -> list[Finding]: ...
+
+    def final(self, text: str) -> list[Finding]: ...
+
+
 FINISH_ONLY: dict[str, frozenset[str]] = {"output": frozenset({"jailbreak"})}
 """Span detectors that judge only the full text at ``finish()``, per direction (see module doc)."""
 
 
+_SIGNIFICANT: dict[str, bool] = {}  # per character, filled as characters are seen (bounded by Unicode)
+
+
 def _significant(ch: str) -> bool:
-    return not ch.isspace() and unicodedata.category(ch)[0] not in _INSIGNIFICANT
+    known = _SIGNIFICANT.get(ch)
+    if known is None:
+        known = _SIGNIFICANT[ch] = not ch.isspace() and unicodedata.category(ch)[0] not in _INSIGNIFICANT
+    return known
 
 
 class StreamModerator:
@@ -86,9 +101,9 @@ class StreamModerator:
         self._span_dets: list[Detector] = [d for d in engine.detectors
                                            if not is_whole_text(d) and d.name not in end_only]
         self._whole_dets: list[Detector] = [d for d in engine.detectors if d not in self._span_dets]
-        self._growing: list[tuple[str, Callable[[str], list[Finding]]]] = [
-            (d.name, getattr(d, "stream_detector")()) for d in self._whole_dets  # noqa: B009 - optional protocol
-            if callable(getattr(d, "stream_detector", None))]
+        self._growing: dict[str, _GrowingDetector] = {
+            d.name: getattr(d, "stream_detector")() for d in self._whole_dets  # noqa: B009 - optional protocol
+            if callable(getattr(d, "stream_detector", None))}
         self._normalize: Callable[[str], NormalizedText] | None = None
         lexicons = engine.lexicons()
         if lexicons:
@@ -125,10 +140,7 @@ class StreamModerator:
         if self.stopped or self.finished:
             return ""
         self._buf += chunk
-        sig, count = self._sig, self._sig[-1]
-        for ch in chunk:
-            count += _significant(ch)
-            sig.append(count)
+        self._sig += islice(accumulate(map(_significant, chunk), initial=self._sig[-1]), 1, None)
         w = self.window()
         r = self._release_point(w)
         if r - self._released < self.step:
@@ -144,7 +156,7 @@ class StreamModerator:
         if self.stopped or self.finished:
             return ""
         w = self.window()
-        if self._whole_dets and self._check_whole(self._buf, 0):
+        if self._whole_dets and self._check_final():
             return ""
         out = self._check_and_release(len(self._buf), w, final=True)
         if not self.stopped:
@@ -239,20 +251,35 @@ class StreamModerator:
     def _check_growing(self) -> bool:
         """Whole-text detectors' early findings (only what the final text will have too); True if stopped."""
         findings: list[Finding] = []
-        for name, detect in self._growing:
+        for name, det in self._growing.items():
             try:
-                findings += detect(self._buf)
+                findings += det.grow(self._buf)
             except Exception:  # judged again on the full text at finish(), which fails closed if it fails again
                 log.exception("stream detector %s failed; the full text is checked at the end", name)
         return self._judge_whole(findings)
 
-    def _check_whole(self, text: str, offset: int) -> bool:
-        findings, errors, failed = self.engine.run_detectors(text, self.direction, self._whole_dets)
+    def _check_final(self) -> bool:
+        """Whole-text (and finish-only) detectors on the full text, as ``engine.moderate`` runs them; a
+        detector that followed the stream only scores what it has not yet. True if stopped."""
+        buf = self._buf
+        plain = [d for d in self._whole_dets if d.name not in self._growing]
+        findings, errors, failed = self.engine.run_detectors(buf, self.direction, plain)
+        for name, det in self._growing.items():
+            if failed is not None:
+                break
+            try:
+                findings += det.final(buf)
+            except Exception as err:  # the same fail-closed rule as ``engine.run_detectors``
+                log.error("detector %s failed: %s: %s", name, type(err).__name__, err)
+                if name in self.engine.optional:
+                    errors.append(name)
+                else:
+                    failed = name
         self._errors += [e for e in errors if e not in self._errors]
         if failed is not None:
-            self._stop(self.engine._failed(failed, self._buf, self.direction, self.context, self._errors))
+            self._stop(self.engine._failed(failed, buf, self.direction, self.context, self._errors))
             return True
-        return self._judge_whole([_shift(f, offset) for f in findings])
+        return self._judge_whole(findings)
 
     def _judge_whole(self, findings: list[Finding]) -> bool:
         minor = self.context.minor if self.context is not None else False

@@ -50,3 +50,14 @@ def test_settled_units_are_units_of_the_final_text(parts: list[str], cuts: list[
 def test_a_long_text_settles_before_it_ends() -> None:
     scorer = SettledScorer(CLF.model)
     assert scorer.update("博物馆九点开门，河谷导览从东门出发。" * 30) is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(st.sampled_from(PIECES), min_size=0, max_size=80), cuts=st.lists(st.integers(0, 10_000),
+                                                                                        max_size=40))
+def test_stream_detector_final_equals_detect_on_the_whole_text(parts: list[str], cuts: list[int]) -> None:
+    text = "".join(parts)
+    det = CLF.stream_detector()
+    for c in sorted({c % (len(text) + 1) for c in cuts}):
+        det.grow(text[:c])
+    assert det.final(text) == CLF.detect(text)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
 
 from hegui.detect.base import Direction, Finding
 from hegui.detect.classifier.model import LinearModel, SettledScorer
@@ -82,19 +84,33 @@ class EmbeddedClassifier:
         out.sort(key=lambda f: -f.score)
         return out
 
-    def stream_detector(self) -> Callable[[str], list[Finding]]:
-        """A detector for one stream: call it with the whole text so far each time it has grown.
+    def stream_detector(self) -> StreamDetector:
+        """A detector for one stream (see ``StreamDetector``)."""
+        return StreamDetector(self)
 
-        It reports only what the final text's ``detect`` will report too (``SettledScorer``: units every
-        continuation keeps, each scored once), so acting on it early never contradicts the verdict on
-        the whole answer, whatever the chunking.
-        """
-        scorer = SettledScorer(self.model)
 
-        def detect_settled(text: str) -> list[Finding]:
-            probs = scorer.update(text)
-            if probs is None:
-                return []
-            return self._findings({c: round(float(p), 4) for c, p in zip(self.labels, probs, strict=True)}, len(text))
+class StreamDetector:
+    """The classifier over one streamed text: ``grow`` with the whole text so far each time it has grown,
+    ``final`` once at the end.
 
-        return detect_settled
+    ``grow`` reports only what the final text's ``detect`` will report too (``SettledScorer``: units every
+    continuation keeps, each scored once), so acting on it early never contradicts the verdict on the
+    whole answer, whatever the chunking; ``final`` equals ``detect`` on the final text and scores only
+    the units ``grow`` has not.
+    """
+
+    def __init__(self, clf: EmbeddedClassifier) -> None:
+        self.clf = clf
+        self.scorer = SettledScorer(clf.model)
+
+    def grow(self, text: str) -> list[Finding]:
+        probs = self.scorer.update(text)
+        return [] if probs is None else self._findings(probs, len(text))
+
+    def final(self, text: str) -> list[Finding]:
+        if not text or not text.strip():
+            return self.clf.detect(text)
+        return self._findings(self.scorer.finish(text), len(text))
+
+    def _findings(self, probs: npt.NDArray[np.float32], length: int) -> list[Finding]:
+        return self.clf._findings({c: round(float(p), 4) for c, p in zip(self.clf.labels, probs, strict=True)}, length)

@@ -221,6 +221,8 @@ class SettledScorer:
         self._ends_with_space = False  # the NFKC+casefold text[:_raw] ends with whitespace
         self._next_window = 0  # start of the next window not yet scored
         self._sentence_start = 0  # normalised offset after the last sentence end seen
+        self._scored: set[tuple[int, int]] = set()
+        self._best: npt.NDArray[np.float64] | None = None  # max logits over the scored units
 
     def update(self, text: str) -> F32 | None:
         """Per-label probabilities, the max over the units newly settled in ``text`` (the whole text so
@@ -251,11 +253,31 @@ class SettledScorer:
             self._sentence_start = e
             if MIN_SENTENCE <= e - s <= WINDOW:
                 units.append((s, e))
+        return self._score(norm, units)
+
+    def finish(self, text: str) -> F32:
+        """``predict(text)`` for the final text, scoring only the units not scored yet."""
+        norm = normalise(text)
+        units = spans(norm)
+        if len(units) == 1 or not norm.startswith(self._norm):
+            return self.model.predict(text)
+        self._score(norm, units)
+        assert self._best is not None
+        z = self._best.astype(np.float32)
+        out: F32 = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        return out
+
+    def _score(self, norm: str, units: list[tuple[int, int]]) -> F32 | None:
+        """Probabilities, the max over those of ``units`` not scored before (None if all were)."""
+        units = [u for u in units if u not in self._scored]
         if not units:
             return None
+        self._scored.update(units)
         base = min(s for s, _ in units)
         grams = _gram_buckets(norm[base:], self.model.bits, NGRAMS)
-        z = self.model.unit_logits(grams, [(s - base, e - base) for s, e in units]).max(axis=0).astype(np.float32)
+        zs = self.model.unit_logits(grams, [(s - base, e - base) for s, e in units]).max(axis=0)
+        self._best = zs if self._best is None else np.maximum(self._best, zs)
+        z = zs.astype(np.float32)
         out: F32 = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
         return out
 
