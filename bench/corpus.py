@@ -9,7 +9,10 @@ then, in the same run and on the same files, one worker process each:
 * datatrove (if installed in ``/work/bench-venv-dt`` or ``--datatrove-python``): JsonlReader →
   PIIFormatter (email + IP) → exact dedup (signature, find, filter) → JsonlWriter.
 
-Memory: hegui's max RSS on 1×, 2× and 4× the input (each run in its own process).
+Parallelism: the same corpus as ONE file, audited with ``--workers N`` (the file is split into byte
+ranges, so N workers use N cores on it): wall time next to the one-worker run.
+
+Memory: hegui's max RSS on 1× and 4× an eighth of the input (each run in its own process).
 
     .venv/bin/python bench/corpus.py            # ~300 MB
     .venv/bin/python bench/corpus.py --quick    # ~12 MB
@@ -143,7 +146,7 @@ class PiiOnlyEngine:
         return ModerationEngine(pack, [PiiDetector.from_pack(pack)])
 
 
-def _run_hegui(data: str, out: str, workers: int, engine: str = "full") -> dict[str, Any]:
+def _run_hegui(data: str, out: str, workers: int, engine: str = "full", shard_bytes: int = 0) -> dict[str, Any]:
     """One audit in this process (called in a child so its max RSS is its own)."""
     from hegui.config import Settings
     from hegui.context import HeguiContext
@@ -170,8 +173,8 @@ def _run_hegui(data: str, out: str, workers: int, engine: str = "full") -> dict[
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = ru0.ru_utime + ru0.ru_stime
     t0 = time.perf_counter()
-    report = run_audit(ctx, [("bench", data)], root / "audit", AuditOptions(workers=workers, clean="mask"),
-                       factory=factory)
+    opts = AuditOptions(workers=workers, clean="mask", **({"shard_bytes": shard_bytes} if shard_bytes else {}))
+    report = run_audit(ctx, [("bench", data)], root / "audit", opts, factory=factory)
     secs = time.perf_counter() - t0
     ru, rc = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     usage = max(ru.ru_maxrss, rc.ru_maxrss)
@@ -179,7 +182,8 @@ def _run_hegui(data: str, out: str, workers: int, engine: str = "full") -> dict[
     return {"seconds": secs, "cpu_seconds": cpu, "items": report["totals"]["items"], "bytes": report["totals"]["bytes"],
             "maxrss_mb": usage / 1024, "detectors": report["detectors"], "engine": engine_note,
             "exact": report["totals"]["exact_duplicates"], "near": report["totals"]["near_duplicates"],
-            "pii_docs": report["totals"]["pii_docs"], "unsafe": report["totals"]["unsafe"]}
+            "pii_docs": report["totals"]["pii_docs"], "unsafe": report["totals"]["unsafe"],
+            "shards": report["shards"]["total"]}
 
 
 def _child(args: list[str]) -> dict[str, Any]:
@@ -190,14 +194,14 @@ def _child(args: list[str]) -> dict[str, Any]:
 
 
 def _memory(a: argparse.Namespace, tmp: Path, mb: float, files: int, raw: dict[str, Any]) -> None:
-    """hegui's max RSS (full engine, one worker) on 1×, 2× and 4× an eighth of the corpus size."""
+    """hegui's max RSS (full engine, one worker) on 1× and 4× an eighth of the corpus size."""
     print("\n| input | MB | documents | hegui max RSS MB (full engine) | CPU s |")
     print("|---|---|---|---|---|")
     mem = []
-    for mult in (1, 2, 4):
+    for mult in (1, 4):
         mdir = tmp / f"mem{mult}"
         msize = generate(mdir / "data", mb / 8 * mult, max(2, files // 8 * mult), seed=11)
-        m = _child(["--_hegui", str(mdir / "data"), str(mdir / "out"), "1", "full"])
+        m = _child(["--_hegui", str(mdir / "data"), str(mdir / "out"), "1", "full", "0"])
         mem.append({"mult": mult, "bytes": msize, **m})
         print(f"| {mult}× | {msize / 1e6:.0f} | {m['items']:,} | {m['maxrss_mb']:.0f} | {m['cpu_seconds']:.1f} |",
               flush=True)
@@ -215,10 +219,12 @@ def main() -> None:
     ap.add_argument("--no-memory", action="store_true", help="skip the 1×/2×/4× memory runs")
     ap.add_argument("--memory-only", action="store_true", help="only the 1×/2×/4× memory runs")
     ap.add_argument("--json", type=Path, default=None, help="write the raw figures here")
-    ap.add_argument("--_hegui", nargs=4, metavar=("DATA", "OUT", "WORKERS", "ENGINE"), help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="workers for the one-file run")
+    ap.add_argument("--_hegui", nargs=5, metavar=("DATA", "OUT", "WORKERS", "ENGINE", "SHARD_BYTES"),
+                    help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a._hegui:
-        print(json.dumps(_run_hegui(a._hegui[0], a._hegui[1], int(a._hegui[2]), a._hegui[3])))
+        print(json.dumps(_run_hegui(a._hegui[0], a._hegui[1], int(a._hegui[2]), a._hegui[3], int(a._hegui[4]))))
         return
     mb = a.mb or (12.0 if a.quick else 300.0)
     files = 8 if a.quick else 32
@@ -238,14 +244,26 @@ def main() -> None:
         if a.memory_only:
             _memory(a, tmp, mb, files, raw)
             return
-        h = _child(["--_hegui", str(data), str(tmp / "h1"), "1", "full"])
+        load_before = os.getloadavg()
+        h = _child(["--_hegui", str(data), str(tmp / "h1"), "1", "full", "0"])
         raw["hegui"] = h
         rows.append(row("hegui corpus audit, full engine (" + ", ".join(h["detectors"]) + ") + licence + "
                         "lang/length + exact + MinHash near dedup + sample + clean + report", h))
-        p = _child(["--_hegui", str(data), str(tmp / "h2"), "1", "pii"])
+        p = _child(["--_hegui", str(data), str(tmp / "h2"), "1", "pii", "0"])
         raw["hegui_pii"] = p
         rows.append(row("hegui corpus audit, engine with PII detector only (14 PI types) + licence + "
                         "lang/length + exact + MinHash near dedup + sample + clean + report", p))
+        one = tmp / "one"
+        one.mkdir()
+        with open(one / "all.jsonl", "wb") as out_f:
+            for part in sorted(data.glob("*.jsonl")):
+                out_f.write(part.read_bytes())
+        part_bytes = max(1 << 20, size // (4 * a.workers))
+        w = _child(["--_hegui", str(one), str(tmp / "h3"), str(a.workers), "full", str(part_bytes)])
+        raw["hegui_one_file"] = {**w, "workers": a.workers, "part_bytes": part_bytes}
+        rows.append(row(f"hegui, full engine, the corpus as ONE file split into {w['shards']} parts, "
+                        f"{a.workers} worker processes", w))
+        shutil.rmtree(one)
         dt_py = Path(a.datatrove_python)
         if dt_py.exists() and subprocess.run([str(dt_py), "-c", "import datatrove"], capture_output=True
                                              ).returncode == 0:
@@ -260,10 +278,11 @@ def main() -> None:
         else:
             rows.append(("datatrove", "datatrove not installed", "—", "—", "—"))
         print(f"\ncorpus: {size / 1e6:.1f} MB, {h['items']:,} documents, {files} files; nproc {os.cpu_count()}; "
+              f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; "
               f"engine: {h['engine']}, detectors: {', '.join(h['detectors'])}")
         print(f"hegui found {h['exact']:,} exact + {h['near']:,} near duplicates, {h['pii_docs']:,} documents "
               "with personal data\n")
-        print("| pipeline (1 worker process) | MB/s per core (CPU time) | MB/s wall | CPU s | max RSS MB |")
+        print("| pipeline (1 worker process unless said) | MB/s per core (CPU time) | MB/s wall | CPU s | max RSS MB |")
         print("|---|---|---|---|---|")
         for rw in rows:
             print("| " + " | ".join(rw) + " |")

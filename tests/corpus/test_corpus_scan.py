@@ -102,6 +102,7 @@ def _view(d: object) -> tuple[object, ...]:
 def test_batch_scan_matches_engine_on_varied_corpus(direction: Direction) -> None:
     engine = _engine()
     docs = corpus()
+    docs += docs[::9]  # repeats, in the same batch and in others
     scan = BatchScan(engine, direction)
     got = [d for i in range(0, len(docs), 37) for d in scan.scan(docs[i:i + 37])]
     want = [engine.moderate(t, direction) for t in docs]

@@ -135,9 +135,19 @@ class BatchScan:
         return all(hasattr(engine, a) for a in ("detectors", "rulings", "threshold", "optional", "pack"))
 
     def scan(self, texts: Sequence[str]) -> list[BatchDecision]:
+        """One decision per text; a text repeated in the batch is scanned once (same text, same verdict)."""
         engine = self.engine
         if getattr(engine, "_refreshers", None):
             engine.refresh()  # the lexicon hot reload the engine does per call, once per batch
+        first: dict[str, int] = {}
+        where = [first.setdefault(t, len(first)) for t in texts]
+        if len(first) < len(texts):
+            unique = self._scan(list(first))
+            return [unique[k] for k in where]
+        return self._scan(texts)
+
+    def _scan(self, texts: Sequence[str]) -> list[BatchDecision]:
+        engine = self.engine
         n = len(texts)
         found: list[list[Finding]] = [[] for _ in range(n)]
         errors: list[list[str]] = [[] for _ in range(n)]
