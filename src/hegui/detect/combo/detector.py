@@ -9,6 +9,7 @@ occurrence. Offsets are mapped back to the original text only for findings.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,17 +92,18 @@ class ComboDetector:
         refusal = max((add(x, _OUTPUT_EXCLUDE, _GLOBAL, -1) for x in self.output_exclude), default=0)
         self._patterns = list(patterns)
         self._payloads = payloads
-        # the cheap first pass: which groups of which rules a pattern can satisfy (edges ignored), and
-        # which rules a pattern matters to at all (global allow/refusal phrases matter to every rule)
+        # the cheap first pass: which groups of which rules a pattern can satisfy (edges ignored)
         group_bits: list[dict[int, int]] = [{} for _ in payloads]
-        touches: list[frozenset[int]] = []
         for pi, pl in enumerate(payloads):
             for kind, ri, gi, _edge in pl:
                 if kind == _TERM:
                     group_bits[pi][ri] = group_bits[pi].get(ri, 0) | (1 << gi)
-            touches.append(frozenset(-1 if ri == _GLOBAL else ri for _k, ri, _g, _e in pl))
         self._group_bits = [tuple(d.items()) for d in group_bits]
-        self._touches = touches
+        by_rule: list[dict[int, list[tuple[int, int, int]]]] = [{} for _ in payloads]
+        for pi, pl in enumerate(payloads):
+            for kind, ri, gi, edge in pl:
+                by_rule[pi].setdefault(ri, []).append((kind, gi, edge))
+        self._by_rule = by_rule  # per pattern: rule (or _GLOBAL) → (kind, group, edge)
         self._full = [(1 << len(r.groups)) - 1 for r in self.rules]
         self._ac = (ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
                     if self._patterns else None)
@@ -188,13 +190,23 @@ class ComboDetector:
     def _candidates(self, matches: list[tuple[int, int, int]], direction: str) -> set[int]:
         """Rules for this direction with a pattern of every group among the matches (a superset of
         the rules that match: word boundaries, windows and exclusions come later)."""
-        seen: dict[int, int] = {}
-        bits = self._group_bits
-        for pi in {m[0] for m in matches}:
-            for ri, bit in bits[pi]:
-                seen[ri] = seen.get(ri, 0) | bit
-        full, active = self._full, self._by_direction[direction]
-        return {ri for ri, mask in seen.items() if mask == full[ri] and ri in active}
+        bits, full, active = self._group_bits, self._full, self._by_direction[direction]
+        size = max(self._max_span, 1)
+        blocks: dict[int, set[int]] = {}
+        for pi, s, _e in matches:
+            blocks.setdefault(s // size, set()).add(pi)
+        # a match spans at most max_span characters, so its terms start in one block or the next:
+        # a long text is judged per pair of neighbouring blocks, not as one bag of words
+        spans = [set().union(*blocks.values())] if len(blocks) <= 2 else \
+            [pats | blocks.get(b + 1, set()) for b, pats in blocks.items()]
+        out: set[int] = set()
+        for pats in spans:
+            seen: dict[int, int] = {}
+            for pi in pats:
+                for ri, bit in bits[pi]:
+                    seen[ri] = seen.get(ri, 0) | bit
+            out.update(ri for ri, mask in seen.items() if mask == full[ri] and ri in active)
+        return out
 
     def _windows(self, t: str, matches: list[tuple[int, int, int]], direction: str, cands: set[int]
                  ) -> list[tuple[int, int, int, str | None, tuple[str, ...]]]:
@@ -203,49 +215,58 @@ class ComboDetector:
         if not cands:
             return []
         n = len(t)
-        payloads, patterns, touches = self._payloads, self._patterns, self._touches
-        wanted = {*cands, -1}
+        patterns, by_rule = self._patterns, self._by_rule
+        wanted = {*cands, _GLOBAL}
+        # per distinct pattern, once: the (rule, payloads) pairs that matter to the candidates
+        relevant: dict[int, list[tuple[int, list[tuple[int, int, int]]]]] = {}
+        for pi in {m[0] for m in matches}:
+            pr = by_rule[pi]  # shared exclusion phrases belong to dozens of rules: walk the shorter side
+            relevant[pi] = ([(ri, items) for ri, items in pr.items() if ri in wanted] if len(pr) <= len(wanted)
+                            else [(ri, pr[ri]) for ri in wanted if ri in pr])
         occ: dict[int, dict[int, list[tuple[int, int, int]]]] = {}  # rule → group → (start, end, pattern)
         excl: dict[int, list[tuple[int, int, int]]] = {}
         allow: list[tuple[int, int, int]] = []  # (start, end, rule or _GLOBAL)
         refusals: list[tuple[int, int, int]] = []
         for pi, s, e in matches:
-            if touches[pi].isdisjoint(wanted):
+            rel = relevant[pi]
+            if not rel:
                 continue
             before = s > 0 and _is_word_char(t[s - 1])
             after = e < n and _is_word_char(t[e])
-            for kind, ri, gi, edge in payloads[pi]:
-                if (edge & 1 and before) or (edge & 2 and after):
-                    continue  # a Latin term inside a longer word
-                if kind == _TERM:
-                    if ri in cands:
+            for ri, items in rel:
+                for kind, gi, edge in items:
+                    if (edge & 1 and before) or (edge & 2 and after):
+                        continue  # a Latin term inside a longer word
+                    if kind == _TERM:
                         occ.setdefault(ri, {}).setdefault(gi, []).append((s, e, pi))
-                elif kind == _EXCLUDE:
-                    if ri in cands:
+                    elif kind == _EXCLUDE:
                         excl.setdefault(ri, []).append((s, e, pi))
-                elif kind == _ALLOW:
-                    allow.append((s, e, ri))
-                elif direction == "output":
-                    refusals.append((s, e, pi))
+                    elif kind == _ALLOW:
+                        allow.append((s, e, ri))
+                    elif direction == "output":
+                        refusals.append((s, e, pi))
         out: list[tuple[int, int, int, str | None, tuple[str, ...]]] = []
         for ri, groups in occ.items():
             rule = self.rules[ri]
             if len(groups) < len(rule.groups):
                 continue
-            if allow:
-                groups = {gi: [o for o in os_ if not any(a_s <= o[0] and o[1] <= a_e and ar in (ri, _GLOBAL)
-                                                         for a_s, a_e, ar in allow)]
+            covers = [(a_s, a_e) for a_s, a_e, ar in allow if ar in (ri, _GLOBAL)] if allow else None
+            if covers:
+                groups = {gi: [o for o in os_ if not any(a_s <= o[0] and o[1] <= a_e for a_s, a_e in covers)]
                           for gi, os_ in groups.items()}
                 if not all(groups.values()):
                     continue
             wins = _ordered_windows(groups, len(rule.groups), rule.window) if rule.ordered else \
                 _unordered_windows(groups, len(rule.groups), rule.window)
             last_end = -1
+            near = excl.get(ri, [])
+            if refusals:
+                near = near + refusals
             for s, e, picked in sorted(wins, key=lambda c: (c[1], -c[0])):
                 if s < last_end:
                     continue  # overlaps a window already reported for this rule
                 cancel = None
-                for xs, xe, xp in (*excl.get(ri, ()), *refusals):
+                for xs, xe, xp in near:
                     if xe > s - rule.context and xs < e + rule.context:
                         cancel = patterns[xp]
                         break
@@ -263,6 +284,8 @@ def _unordered_windows(groups: dict[int, list[tuple[int, int, int]]], k: int, wi
     no later and not overlapping an occurrence already picked (each group needs characters of its
     own); kept when the whole pick fits in ``window``."""
     out: list[tuple[int, int, list[tuple[int, int]]]] = []
+    by_end = {h: sorted(groups[h], key=lambda o: o[1]) for h in range(k)}
+    ends = {h: [o[1] for o in by_end[h]] for h in range(k)}
     for g in range(k):
         for s, e, p in groups[g]:
             picked = [(s, p)]
@@ -272,8 +295,14 @@ def _unordered_windows(groups: dict[int, list[tuple[int, int, int]]], k: int, wi
                 if h == g:
                     continue
                 best: tuple[int, int, int] | None = None
-                for hs, he, hp in groups[h]:
-                    if he <= e and (best is None or hs > best[0]) and all(he <= a or hs >= b for a, b in spans):
+                # occurrences ending no later than e, latest first; the first that starts late enough
+                # and overlaps nothing picked is the tightest (an earlier-ending one may start later,
+                # so scan back only while one could still fit in the window)
+                for i in range(bisect_right(ends[h], e) - 1, -1, -1):
+                    hs, he, hp = by_end[h][i]
+                    if he < e - window:
+                        break
+                    if (best is None or hs > best[0]) and all(he <= a or hs >= b for a, b in spans):
                         best = (hs, he, hp)
                 if best is None:
                     break
