@@ -258,6 +258,10 @@ gateway:
   host: 127.0.0.1
   port: 8000
   text_label: true        # append the pack's explicit AIGC label to text answers
+  rate_limit:             # per API key; shared by all workers through redis_url
+    requests_per_minute: 600
+    burst: 60
+  # metrics_token: null   # Bearer token Prometheus sends for /metrics (admin/auditor keys work too)
 
 # Facts for the filing documents (hegui filing build). Missing facts are listed, not invented.
 provider:
