@@ -45,6 +45,9 @@ def serve(
         uvicorn.run(create_app(ctx, usage_checks=gateway_checks(ctx)), host=host, port=port, log_level="warning",
                     access_log=False)
         return
+    if gw.rate_limit.enabled and not ctx.settings.redis_url:
+        console.print(f"note: no redis_url, so each worker keeps its own rate-limit buckets: a key may reach "
+                      f"{workers}× gateway.rate_limit", soft_wrap=True)
     # Several processes: each worker builds its own app from the same config and environment.
     if STATE.config_file is not None:
         os.environ[CONFIG_ENV] = str(STATE.config_file.resolve())
