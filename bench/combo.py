@@ -1,7 +1,8 @@
 """Proximity rules (``hegui.detect.combo``): what they add to the lexicon, and what they cost.
 
-Quality: the evaluation lines in ``tests/data/combo_eval`` (harmful lines the rules were tuned on,
-held-out harmful lines written afterwards, benign look-alikes) and the lexicon's benign corpus, run
+Quality: the evaluation lines in ``tests/data/combo_eval`` (harmful and benign lines the rules were
+tuned on; held-out sets 1 and 2, each written after a round of rule changes — set 1 was then used
+for the next round, set 2 never) and the lexicon's benign corpus, run
 through engines built from the same pack: lexicon alone, lexicon + combo, lexicon + classifier,
 lexicon + combo + classifier. A line counts as caught when the decision is refuse/block.
 
@@ -58,8 +59,11 @@ def benign(path: Path) -> list[tuple[tuple[Direction, ...], str]]:
 
 
 def quality(engines: dict[str, ModerationEngine]) -> None:
-    sets_h = {"tuned harmful": harmful(EVAL / "harmful.tsv"), "held-out harmful": harmful(EVAL / "holdout_harmful.tsv")}
-    sets_b = {"combo benign": benign(EVAL / "benign.txt"), "held-out benign": benign(EVAL / "holdout_benign.txt"),
+    sets_h = {"tuned harmful": harmful(EVAL / "harmful.tsv"),
+              "held-out 1 harmful": harmful(EVAL / "holdout_harmful.tsv"),
+              "held-out 2 harmful": harmful(EVAL / "holdout2_harmful.tsv")}
+    sets_b = {"combo benign": benign(EVAL / "benign.txt"), "held-out 1 benign": benign(EVAL / "holdout_benign.txt"),
+              "held-out 2 benign": benign(EVAL / "holdout2_benign.txt"),
               "lexicon benign corpus": benign(DATA / "benign_lookalikes.txt")}
     head = " | ".join(f"{k} ({len(v)})" for k, v in {**sets_h, **sets_b}.items())
     print(f"| engine | {head} |")
@@ -139,11 +143,12 @@ def main() -> None:
         return ModerationEngine(pack, list(dets), norm)
 
     engines = {"lexicon": engine(lexicon), "lexicon + combo": engine(lexicon, combo),
-               "lexicon + classifier": engine(lexicon, clf), "lexicon + combo + classifier": engine(lexicon, combo, clf)}
+               "lexicon + classifier": engine(lexicon, clf),
+               "lexicon + combo + classifier": engine(lexicon, combo, clf)}
     print("## Quality (caught = refuse/block under the cn-genai pack)\n")
     quality(engines)
 
-    lookalikes = [t for _ds, t in benign(EVAL / "benign.txt")] + [t for _ds, t in benign(DATA / "benign_lookalikes.txt")]
+    lookalikes = [t for _ds, t in benign(EVAL / "benign.txt") + benign(DATA / "benign_lookalikes.txt")]
     n = 50 if args.quick else 400
     docs = {"2,000-char look-alike docs": build_docs(2000, n, lookalikes, rng),
             "2,000-char chat docs": build_docs(2000, n, CHAT, rng),
