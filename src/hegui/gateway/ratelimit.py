@@ -156,9 +156,6 @@ def limiter_for(settings: Settings, clock: Clock | None = None, prefix: str = RE
         return None
     if settings.redis_url:
         return RedisRateLimiter(limit, settings.redis_url, clock, prefix)
-    if settings.gateway.workers > 1:
-        log.warning("rate limit kept per worker (no redis_url): with %d workers a key may reach %d× "
-                    "gateway.rate_limit", settings.gateway.workers, settings.gateway.workers)
     return MemoryRateLimiter(limit, clock)
 
 
