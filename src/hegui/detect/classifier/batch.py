@@ -24,6 +24,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +41,7 @@ from hegui.detect.classifier.model import (
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 
 GROUP_CHARS = 1 << 17  # normalised characters per array pass: ~250 bytes each in temporaries
 _CHUNK_ROWS = 1 << 14  # rows gathered at a time (the gathered block stays in cache)
@@ -47,7 +49,7 @@ _MUL = np.uint64(0x9E3779B97F4A7C15)
 _BASE = np.uint64(1_000_003)
 _SEEDS = {n: np.uint64(0x51ED270B + 7919 * n) for n in range(1, 9)}
 _POS_BITS = 34  # layout index (position * 4 + n - 1) below, bucket above
-_FAR = -(1 << 40)
+_FAR = -(1 << 30)  # before any position (a group has fewer than 2**17 + 2**16 characters)
 
 
 _LANE_BITS = 21  # a unit sums at most 4 × 192 rows of values below 256: 196,608 < 2**21
@@ -74,7 +76,7 @@ def _pack(w: F32) -> tuple[npt.NDArray[np.uint64] | None, npt.NDArray[np.float64
     return np.ascontiguousarray(packed.T), scale.astype(np.float64)
 
 
-def _sentences(joined: str, starts: I64, lens: I64, nwin: I64) -> tuple[I64, I64]:
+def _sentences(joined: str, starts: I32, lens: I32, nwin: I64) -> tuple[I64, I64]:
     """The sentence units ``spans`` gives each text after its windows, for all texts of ``joined`` at
     once: (global start, end) pairs in order, and each one's text."""
     ends = np.array([m.end() for m in _SENTENCE_END.finditer(joined)], dtype=np.int64)
@@ -207,15 +209,15 @@ class BatchScorer:
     def _group(self, norms: Sequence[str], raw: Sequence[str], ids: list[int], out: F32) -> None:
         model = self.model
         texts = [norms[i] for i in ids]
-        lens = np.array([len(t) for t in texts], dtype=np.int64)
-        starts = np.concatenate(([0], np.cumsum(lens + 1)[:-1])).astype(np.int64)
+        lens = np.array([len(t) for t in texts], dtype=np.int32)
+        starts = np.concatenate(([0], np.cumsum(lens + 1)[:-1])).astype(np.int32)
         joined = "\x00".join(texts)
         cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         total = cps.size
         ndoc = len(texts)
         # per position: its document, that document's end, its block (global index) and block bounds
         doc_of = np.repeat(np.arange(ndoc), lens + 1)[:total]
-        pos = np.arange(total, dtype=np.int64)
+        pos = np.arange(total, dtype=np.int32)
         rel = pos - starts[doc_of]
         doc_end = (starts + lens)[doc_of]
         nwin = np.where(lens <= WINDOW, 1, -(-(lens - STRIDE) // STRIDE))
@@ -225,9 +227,9 @@ class BatchScorer:
         block_end = np.minimum(block_start + STRIDE, doc_end)
         # sentences (the units ``spans`` adds after the windows): disjoint, so one id per position
         sa, sent_doc = _sentences(joined, starts, lens, nwin)
-        sent_id = np.full(total, -1, dtype=np.int64)
-        sent_start = np.zeros(total, dtype=np.int64)
-        sent_end = np.zeros(total, dtype=np.int64)
+        sent_id = np.full(total, -1, dtype=np.int32)
+        sent_start = np.zeros(total, dtype=np.int32)
+        sent_end = np.zeros(total, dtype=np.int32)
         if sa.size:
             slen = sa[:, 1] - sa[:, 0]
             covered = np.repeat(sa[:, 0] - np.concatenate(([0], np.cumsum(slen)[:-1])), slen) + np.arange(slen.sum())
@@ -238,7 +240,7 @@ class BatchScorer:
 
         # n-gram buckets, laid out position-major: index = position * 4 + (n - 1)
         nmax = max(NGRAMS)
-        layout = np.full(total * nmax, -1, dtype=np.int64)
+        layout = np.full(total * nmax, -1, dtype=np.int32)
         shift = np.uint64(64 - model.bits)
         with np.errstate(over="ignore"):
             h = np.zeros(total, dtype=np.uint64)
@@ -247,19 +249,19 @@ class BatchScorer:
                     break
                 h = h[: total - n + 1] * _BASE + cps[n - 1:]
                 if n in NGRAMS:
-                    layout[n - 1::nmax][: total - n + 1] = (((h + _SEEDS[n]) * _MUL) >> shift).astype(np.int64)
+                    layout[n - 1::nmax][: total - n + 1] = (((h + _SEEDS[n]) * _MUL) >> shift).astype(np.int32)
         grid = layout.reshape(total, nmax)  # [position, n - 1]
-        ends = pos[:, None] + np.arange(1, nmax + 1, dtype=np.int64)
+        ends = pos[:, None] + np.arange(1, nmax + 1, dtype=np.int32)
         valid = (grid >= 0) & (ends <= doc_end[:, None])
         li = np.flatnonzero(valid)
-        keys = np.sort((layout[li] << _POS_BITS) | li)
+        keys = np.sort((layout[li].astype(np.int64) << _POS_BITS) | li)
         li_s = keys & ((1 << _POS_BITS) - 1)
         same = np.zeros(li_s.size, dtype=bool)
         same[1:] = (keys[1:] >> _POS_BITS) == (keys[:-1] >> _POS_BITS)
         prev_li = np.empty_like(li_s)
         prev_li[0] = -1
         prev_li[1:] = li_s[:-1]
-        prev_pos = np.full(layout.size, _FAR, dtype=np.int64)
+        prev_pos = np.full(layout.size, _FAR, dtype=np.int32)
         prev_pos[li_s[same]] = prev_li[same] >> 2
         # an earlier occurrence of the bucket in the same unit that ends later, after the unit's end (a
         # collision across n-gram lengths at a window's or sentence's end): that text is done by predict
@@ -297,7 +299,7 @@ class BatchScorer:
         for d, i in enumerate(ids):
             out[i] = model.predict(raw[i]) if d in exact_docs else probs[d]
 
-    def _sums(self, mask: npt.NDArray[np.bool_], layout: I64, seg: I64, nseg: int
+    def _sums(self, mask: npt.NDArray[np.bool_], layout: I32, seg: npt.NDArray[np.signedinteger[Any]], nseg: int
               ) -> tuple[npt.NDArray[np.float64], I64]:
         """Per segment: the sum of the weight rows of the masked occurrences, and their number.
 
