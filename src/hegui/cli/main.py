@@ -14,6 +14,7 @@ from hegui.cli.assess import assess_app
 from hegui.cli.audit import audit_app
 from hegui.cli.cases import complaints_app, incidents_app, rectification_app, requests_app, sanctions_app
 from hegui.cli.classifier import classifier_app
+from hegui.cli.combo import combo_app
 from hegui.cli.console import console_app
 from hegui.cli.corpus import corpus_app
 from hegui.cli.filing import filing_app
@@ -72,6 +73,7 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(assess_app, name="assess")
 app.add_typer(filing_app, name="filing")
 app.add_typer(lexicon_app, name="lexicon")
+app.add_typer(combo_app, name="combo")
 app.add_typer(console_app, name="console")
 app.command("serve")(serve)
 app.command("moderate")(moderate_command)
