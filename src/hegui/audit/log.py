@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 
 from hegui.privacy.crypto import DecryptionError, KeyRing
 from hegui.store.db import Database
@@ -119,19 +119,25 @@ def append(db: Database, keys: KeyRing, exchanges: Sequence[Exchange]) -> list[i
     if not exchanges:
         return []
     sealed = [seal_content(keys, ex.record_id, ex.content) for ex in exchanges]
-    head = _HEAD
     with db.engine.begin() as conn:
-        conn.execute(update(head).where(head.c.id == 1).values(last_seq=head.c.last_seq))
-        seq, prev = conn.execute(select(head.c.last_seq, head.c.last_hash).where(head.c.id == 1)).one()
+        conn.execute(_LOCK_HEAD)
+        seq, prev = conn.execute(_READ_HEAD).one()
         rows = []
         for ex, sl in zip(exchanges, sealed, strict=True):
             seq += 1
             row = _row_fields(ex, seq, sl, prev)
             row["record_hash"] = prev = record_hash(row)
             rows.append(row)
-        conn.execute(insert(_RECORDS), rows)
-        conn.execute(update(head).where(head.c.id == 1).values(last_seq=seq, last_hash=prev))
+        conn.execute(_INSERT_RECORDS, rows)
+        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     return [r["seq"] for r in rows]
+
+
+# The statements of ``append``, built once (building and cache-keying them cost more than running them).
+_LOCK_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=_HEAD.c.last_seq)
+_READ_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
+_INSERT_RECORDS = insert(_RECORDS)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -57,9 +58,14 @@ def create_app(ctx: HeguiContext, *, engine: Any = None, usage_checks: Sequence[
         app.state.gateway = Gateway(ctx, pool, engine, writer, metrics, [gate, *usage_checks])
         app.state.gateway.after_refusal = cases_api.refusal_hook(ctx, gate=gate)
         app.state.gateway.rate_limiter = limiter = limiter_for(ctx.settings)
+        # Lexicon automata, models and tables stay loaded for the process's life: hundreds of thousands of
+        # objects that every full garbage collection would walk again (~2 ms a request measured). Freeze them.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await writer.close()  # everything queued is committed before the process exits
             await pool.aclose()
             if limiter is not None:
