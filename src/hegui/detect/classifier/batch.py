@@ -279,11 +279,14 @@ class BatchScorer:
         f1 = f0 & (prev < (block_start - STRIDE)[:, None]) & (ends <= block_end[:, None])
         g = valid & (prev < sent_start[:, None]) & (ends <= sent_end[:, None]) & (sent_id >= 0)[:, None]
         nblocks = int(block_base[-1] + nwin[-1] + 1)
-        s1, m1 = self._sums(f1, layout, block, nblocks)
-        s0, m0 = self._sums(f0 & ~f1, layout, block, nblocks)  # f1 is part of f0: gather its rows once
+        # each occurrence's row in the compact table, looked up once for the three kinds of unit
+        rows = np.full(layout.size, -1, dtype=np.int32)
+        rows[li] = self._row_of[layout[li]]
+        s1, m1 = self._sums(f1, rows, block, nblocks)
+        s0, m0 = self._sums(f0 & ~f1, rows, block, nblocks)  # f1 is part of f0: gather its rows once
         s0 += s1
         m0 += m1
-        ss, ms = self._sums(g, layout, sent_id, len(sa))
+        ss, ms = self._sums(g, rows, sent_id, len(sa))
 
         # windows: block k + the new n-grams of block k + 1; then sentences; max per document
         wdoc = np.repeat(np.arange(ndoc), nwin)
@@ -299,20 +302,20 @@ class BatchScorer:
         for d, i in enumerate(ids):
             out[i] = model.predict(raw[i]) if d in exact_docs else probs[d]
 
-    def _sums(self, mask: npt.NDArray[np.bool_], layout: I32, seg: npt.NDArray[np.signedinteger[Any]], nseg: int
+    def _sums(self, mask: npt.NDArray[np.bool_], rows: I32, seg: npt.NDArray[np.signedinteger[Any]], nseg: int
               ) -> tuple[npt.NDArray[np.float64], I64]:
         """Per segment: the sum of the weight rows of the masked occurrences, and their number.
 
-        ``mask`` is over (position, n); ``seg`` gives each position's segment and is non-decreasing
-        where the mask is set, so a segment's occurrences are contiguous: one running sum over them,
-        read at each segment's end, gives every segment's sum. With int8 weights the rows are packed
-        as integers (``_packed``) and summed exactly."""
+        ``mask`` is over (position, n), ``rows`` the compact-table row of each (-1: no weights); ``seg``
+        gives each position's segment and is non-decreasing where the mask is set, so a segment's
+        occurrences are contiguous: one running sum over them, read at each segment's end, gives every
+        segment's sum. With int8 weights the rows are packed as integers (``_packed``) and summed
+        exactly. Occurrences of buckets without weights count but are not gathered."""
         sel = np.flatnonzero(mask)
         counts = np.bincount(seg[sel >> 2], minlength=nseg).astype(np.int64)
         sums = np.zeros((nseg, self._w.shape[1]), dtype=np.float64)
-        r = self._row_of[layout[sel]]
-        keep = r >= 0
-        sel, r = sel[keep], r[keep]
+        sel = np.flatnonzero(mask.reshape(-1) & (rows >= 0))
+        r = rows[sel]
         if not sel.size:
             return sums, counts
         ids = seg[sel >> 2]
