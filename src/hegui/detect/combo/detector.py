@@ -192,13 +192,16 @@ class ComboDetector:
         the rules that match: word boundaries, windows and exclusions come later)."""
         bits, full, active = self._group_bits, self._full, self._by_direction[direction]
         size = max(self._max_span, 1)
-        blocks: dict[int, set[int]] = {}
-        for pi, s, _e in matches:
-            blocks.setdefault(s // size, set()).add(pi)
-        # a match spans at most max_span characters, so its terms start in one block or the next:
-        # a long text is judged per pair of neighbouring blocks, not as one bag of words
-        spans = [set().union(*blocks.values())] if len(blocks) <= 2 else \
-            [pats | blocks.get(b + 1, set()) for b, pats in blocks.items()]
+        spans: list[set[int]]
+        if matches[-1][1] <= 2 * size:  # the last match starts early (a short text): one bag of patterns
+            spans = [{m[0] for m in matches}]
+        else:
+            blocks: dict[int, set[int]] = {}
+            for pi, s, _e in matches:
+                blocks.setdefault(s // size, set()).add(pi)
+            # a match spans at most max_span characters, so its terms start in one block or the next:
+            # a long text is judged per pair of neighbouring blocks, not as one bag of words
+            spans = [pats | blocks.get(b + 1, set()) for b, pats in blocks.items()]
         out: set[int] = set()
         for pats in spans:
             seen: dict[int, int] = {}
