@@ -11,8 +11,12 @@ import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hegui.config import Settings
 from hegui.context import HeguiContext
+from hegui.detect.classifier import EmbeddedClassifier
+from hegui.detect.classifier.model import LinearModel, buckets, normalise
 from hegui.detect.lexicon import LexiconDetector
 from hegui.detect.lexicon.entry import LexiconEntry
 from hegui.detect.pii import PiiDetector
@@ -57,6 +61,26 @@ def write_jsonl(path: Path, rows: list[Any]) -> Path:
         for r in rows:
             fh.write((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n")
     return path
+
+
+CLASSIFIER_MARK = "ϡϣϥϧϩϫϭϯϱϳϵϸϻ"  # Coptic and Greek letters: no n-gram in common with the generated text
+
+
+def marker_classifier() -> EmbeddedClassifier:
+    """The real embedded classifier over a tiny model that scores A1.4 high on ``CLASSIFIER_MARK`` only
+    (no keyword detector knows the phrase: what it finds is classifier-only)."""
+    bits = 16
+    w = np.zeros((1 << bits, 1), dtype=np.float32)
+    w[buckets(normalise(CLASSIFIER_MARK), bits)] = 4.0
+    return EmbeddedClassifier(LinearModel(("A1.4",), w, np.array([-8.0], dtype=np.float32), bits, "test", {}))
+
+
+class ClassifierEngine:
+    """``SyntheticEngine`` plus ``marker_classifier`` (picklable factory)."""
+
+    def __call__(self) -> ModerationEngine:
+        base = SyntheticEngine()()
+        return ModerationEngine(base.pack, [*base.detectors, marker_classifier()], base.normalizer)
 
 
 def mixed_rows(n: int, unsafe_every: int = 0, offset: int = 0) -> list[dict[str, str]]:

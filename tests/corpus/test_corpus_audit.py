@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from corpus_helpers import (
+    CLASSIFIER_MARK,
     UNSAFE_EN,
     BrokenClassifierEngine,
+    ClassifierEngine,
     SyntheticEngine,
     en_doc,
     mixed_rows,
@@ -25,6 +27,7 @@ from hegui.corpus import pipeline
 from hegui.corpus.audit import AuditOptions, run_audit
 from hegui.corpus.review import import_review
 from hegui.corpus.sources import add_source
+from hegui.corpus.steps import in_classifier_share
 from hegui.errors import InvalidInputError, NotFoundError
 
 
@@ -207,3 +210,70 @@ def test_failed_optional_detector_is_reported_not_hidden(lctx: HeguiContext, tmp
     assert r["totals"]["unsafe"] == 2 and r["totals"]["scan_errors"] == {"classifier": 10}
     assert r["gates"]["auto_sample"]["value"] == 0
     assert any("not fully scanned" in f["message"] for f in r["findings"])
+
+
+def _share_corpus(tmp_path: Path) -> Path:
+    """400 items: every 10th keyword-unsafe, every 7th (not also keyword-unsafe) classifier-only unsafe."""
+    rows = mixed_rows(400, unsafe_every=10)
+    for i, r in enumerate(rows):
+        if i % 7 == 3 and i % 10:
+            r["text"] += " " + CLASSIFIER_MARK
+    write_jsonl(tmp_path / "good" / "a.jsonl", rows[:200])
+    write_jsonl(tmp_path / "good" / "b.jsonl", rows[200:])
+    return tmp_path / "good"
+
+
+def _share_audit(ctx: HeguiContext, data: Path, out: Path, share: float) -> dict[str, Any]:
+    return run_audit(ctx, [("good", str(data))], out, AuditOptions(workers=1, classifier_share=share),
+                     factory=ClassifierEngine())
+
+
+def _sampled(out: Path) -> list[dict[str, Any]]:
+    """Every item (the review sample holds them all in a corpus this small): its item_key and text."""
+    return [json.loads(line) for line in (out / "review_sample.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_full_classifier_share_counts_the_unsafe_ratio(lctx: HeguiContext, tmp_path: Path) -> None:
+    r = _share_audit(lctx, _share_corpus(tmp_path), tmp_path / "out", 1.0)
+    good = _src(r, "good")
+    marked = sum(1 for i in range(400) if i % 7 == 3 and i % 10)
+    assert good["unsafe"] == 40 + marked and good["unsafe_ratio"] == pytest.approx((40 + marked) / 400)
+    assert good["unsafe_estimate"]["estimated"] is False and good["classified"] == 400
+    assert good["keyword_unsafe"] == 40 and good["classifier_only_unsafe"] == marked
+    assert r["gates"]["auto_sample"]["passed"] is True and r["gates"]["auto_sample"]["value"] == 1.0
+
+
+def test_classifier_share_estimates_the_unsafe_ratio_from_keywords_and_the_share(lctx: HeguiContext,
+                                                                                  tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = _share_audit(lctx, _share_corpus(tmp_path), out, 0.5)
+    items = _sampled(out)
+    assert len(items) == 400
+    shared = [e for e in items if in_classifier_share(e["item_key"], 0.5)]
+    clf_only = sum(CLASSIFIER_MARK in e["text"] for e in shared)
+    good = _src(r, "good")
+    assert good["classified"] == len(shared) and good["keyword_unsafe"] == 40
+    assert good["classifier_only_unsafe"] == clf_only and good["unsafe"] == 40 + clf_only
+    assert good["unsafe_ratio"] == pytest.approx(40 / 400 + clf_only / len(shared))
+    assert good["unsafe_estimate"]["estimated"] is True
+    assert "ESTIMATED" in good["gates"]["unsafe_ratio"]["detail"] and "50% share" in good["gates"]["unsafe_ratio"][
+        "detail"]
+    auto = r["gates"]["auto_sample"]
+    assert auto["value"] == pytest.approx(len(shared) / 400) and auto["passed"] is True
+    assert "50% share" in auto["detail"] and "ESTIMATED" in r["gates"]["auto_pass"]["detail"]
+    assert any("unsafe ratios are estimates" in f["message"] for f in r["findings"])
+
+
+def test_classifier_share_below_the_pack_sample_ratio_fails_the_auto_sample_gate(lctx: HeguiContext,
+                                                                                 tmp_path: Path) -> None:
+    r = _share_audit(lctx, _share_corpus(tmp_path), tmp_path / "out", 0.05)
+    auto = r["gates"]["auto_sample"]
+    assert auto["status"] == "fail" and auto["value"] < 0.10 and "below the required 10%" in auto["detail"]
+    assert r["passed"] is False
+
+
+def test_classifier_share_outside_zero_to_one_is_refused(lctx: HeguiContext, tmp_path: Path) -> None:
+    data = _share_corpus(tmp_path)
+    for share in (0.0, -0.1, 1.5):
+        with pytest.raises(InvalidInputError, match="classifier share"):
+            _share_audit(lctx, data, tmp_path / "out", share)

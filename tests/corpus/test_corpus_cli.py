@@ -60,6 +60,8 @@ BAD_INPUTS: list[tuple[str, ...]] = [
     ("corpus", "audit", "nobody=.", "--out", "o"),
     ("corpus", "audit", "--source", "web", "missing-dir", "--out", "o"),
     ("corpus", "audit", "--source", "web", ".", "--out", "o", "--clean", "shred"),
+    ("corpus", "audit", "--source", "web", ".", "--out", "o", "--classifier-share", "0"),
+    ("corpus", "audit", "--source", "web", ".", "--out", "o", "--classifier-share", "1.5"),
     ("corpus", "review", "import", "no-such.csv"),
 ]
 

@@ -149,3 +149,24 @@ def test_safety_step_uses_batch_scan_for_hegui_engine() -> None:
     assert isinstance(step._batch, BatchScan)
     expected = [engine.moderate(it.doc.text, "output") for it in items]
     assert [sorted(it.categories) for it in items] == [sorted(d.categories) for d in expected]
+
+
+def test_batch_scan_runs_the_classifier_only_on_flagged_texts() -> None:
+    engine = _engine()
+    keywords_only = ModerationEngine(engine.pack, [d for d in engine.detectors if d.name != "classifier"],
+                                     engine.normalizer)
+    docs = corpus(seed=5, n=120)
+    flags = [i % 3 == 0 for i in range(len(docs))]
+    got = BatchScan(engine, "output").scan(docs, flags)
+    want = [(engine if f else keywords_only).moderate(t, "output") for t, f in zip(docs, flags, strict=True)]
+    assert [_view(d) for d in got] == [_view(d) for d in want]
+    full = [engine.moderate(t, "output") for t, f in zip(docs, flags, strict=True) if not f]
+    assert any(f.detector == "classifier" for d in full for f in d.findings)  # skipping it does change verdicts
+
+
+def test_batch_scan_classifies_a_repeated_text_when_any_copy_is_flagged() -> None:
+    engine = _engine()
+    text = next(t for t in corpus(seed=5, n=120) if any(f.detector == "classifier"
+                                                       for f in engine.moderate(t, "output").findings))
+    got = BatchScan(engine, "output").scan([text, text], [False, True])
+    assert all(any(f.detector == "classifier" for f in d.findings) for d in got)

@@ -8,7 +8,7 @@ import pytest
 from corpus_helpers import UNSAFE_ZH, SyntheticEngine
 
 from hegui.corpus.readers import Document
-from hegui.corpus.steps import Item, LicenceMarkers, SafetyScan
+from hegui.corpus.steps import Item, LicenceMarkers, SafetyScan, in_classifier_share
 from hegui.policy.pack import load_pack
 
 
@@ -48,3 +48,12 @@ def test_steps_pickle_without_their_engine() -> None:
     it = _item(UNSAFE_ZH)
     copy.run([it])
     assert it.unsafe == ("A1.6",)
+
+
+def test_classifier_share_is_a_fixed_function_of_the_key() -> None:
+    keys = [f"src:part-{i % 7}.jsonl#{i}" for i in range(20000)]
+    chosen = [k for k in keys if in_classifier_share(k, 0.1)]
+    assert 0.09 < len(chosen) / len(keys) < 0.11
+    assert chosen == [k for k in reversed(keys) if in_classifier_share(k, 0.1)][::-1]
+    assert set(chosen) <= {k for k in keys if in_classifier_share(k, 0.3)}  # a larger share contains a smaller
+    assert all(in_classifier_share(k, 1.0) for k in keys[:100])

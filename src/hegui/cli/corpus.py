@@ -133,6 +133,10 @@ def audit(
     resume: Annotated[bool, typer.Option("--resume", help="continue an interrupted audit in --out")] = False,
     near_threshold: Annotated[float, typer.Option("--near-threshold", help="MinHash similarity of near duplicates")
                               ] = 0.8,
+    classifier_share: Annotated[float, typer.Option(
+        "--classifier-share", help="run the embedded classifier on this pseudo-random share of items (0, 1]; "
+        "keyword detectors always run on every item; below 1 the unsafe ratios are estimates and a share below "
+        "the pack's auto_sample_ratio fails the auto_sample gate")] = 1.0,
     json_out: JsonFlag = False,
 ) -> None:
     """Audit a corpus: safety, PI, licence markers, languages, lengths, duplicates; TC260 gates.
@@ -148,6 +152,8 @@ def audit(
         raise InvalidInputError("--workers must be at least 1")
     if not 0 < near_threshold <= 1:
         raise InvalidInputError("--near-threshold must be in (0, 1]")
+    if not 0 < classifier_share <= 1:
+        raise InvalidInputError("--classifier-share must be in (0, 1]")
     inputs: list[tuple[str, str]] = []
     for p in paths:
         name, sep, rest = p.partition("=")
@@ -160,7 +166,7 @@ def audit(
     be: Literal["local", "ray"] = "ray" if backend == "ray" else "local"
     cl: Literal["drop", "mask"] | None = "drop" if clean == "drop" else ("mask" if clean == "mask" else None)
     report = run_audit(_ctx(), inputs, out, AuditOptions(text_field, be, workers, cl, resume, address,
-                                                             near_threshold))
+                                                             near_threshold, classifier_share=classifier_share))
     if json_out:
         print_json(report)
     else:
@@ -173,14 +179,18 @@ def audit(
 
 def _print_report(report: dict[str, Any]) -> None:
     t = report["totals"]
+    est = t.get("unsafe_estimate") or {}
     console.print(f"audit {report['audit_id']}: {t['items']:,} items, {t['bytes']:,} bytes, "
-                  f"unsafe {_pct(t['unsafe_ratio'])}, duplicates {t['exact_duplicates']:,} exact / "
+                  f"unsafe {'≈' if est.get('estimated') else ''}{_pct(t['unsafe_ratio'])}, "
+                  f"duplicates {t['exact_duplicates']:,} exact / "
                   f"{t['near_duplicates']:,} near")
     tab = Table("source", "items", "unsafe", "PI items", "missing evidence", "result")
     for s in report["sources"]:
         tab.add_row(s["name"], f"{s['items']:,}", _pct(s["unsafe_ratio"]), f"{s['pii_docs']:,}",
                     ", ".join(s["evidence"]["missing"]) or "—", "pass" if s["passed"] else "[red]FAIL[/]")
     console.print(tab)
+    if est.get("estimated"):
+        console.print(f"unsafe ratios are estimates: {est['text']}")
     _print_gates(report["gates"])
     console.print(f"report: {report['outputs']['report_html']}")
     console.print(f"review sample ({report['review']['sample_size']} items): "

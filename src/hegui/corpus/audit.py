@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 
 from hegui.corpus import pipeline as pl
 from hegui.corpus.readers import SHARD_BYTES, Shard, merge_file_stats, missing_paths, plan_shards
-from hegui.corpus.report import auto_gates, review_gates, source_gates, write_report
+from hegui.corpus.report import auto_gates, review_gates, source_gates, unsafe_estimate, write_report
 from hegui.corpus.sources import _describe, _get
 from hegui.corpus.steps import EngineFactory, SafetyScan, ScannerFactory, Step, default_steps
 from hegui.errors import InvalidInputError
@@ -45,11 +45,13 @@ class AuditOptions:
     near_threshold: float = 0.8
     batch_size: int = 256
     shard_bytes: int = SHARD_BYTES
+    classifier_share: float = 1.0  # the embedded classifier on this pseudo-random share of items (0, 1]
 
 
 def _fingerprint(inputs: list[tuple[str, str]], opts: AuditOptions, plan: pl.AuditPlan, pack: str) -> str:
     blob = json.dumps([[(s, os.path.abspath(p)) for s, p in inputs], opts.text_field, opts.clean,
-                       plan.sample_size, plan.near_threshold, plan.mask_mode, pack, opts.shard_bytes], sort_keys=True)
+                       plan.sample_size, plan.near_threshold, plan.mask_mode, pack, opts.shard_bytes,
+                       opts.classifier_share], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -67,6 +69,12 @@ def run_audit(ctx: HeguiContext, inputs: list[tuple[str, str]], out_dir: str | P
     gone = missing_paths(inputs)
     if gone:
         raise InvalidInputError(f"input path does not exist: {gone[0]}")
+    if not 0 < opts.classifier_share <= 1:
+        raise InvalidInputError(f"classifier share {opts.classifier_share}: expected a number in (0, 1]")
+    if opts.classifier_share < 1 and pack.moderation.signals == "lexicon_and_classifier":
+        raise InvalidInputError(f"pack {pack.name}: moderation.signals is lexicon_and_classifier (a keyword hit "
+                                "counts only when the classifier agrees), so every item needs the classifier; "
+                                "use classifier share 1")
     with ctx.db.session() as s:
         sources = {name: _describe(s, _get(s, name)) for name in dict.fromkeys(n for n, _ in inputs)}
     out = os.path.abspath(out_dir)
@@ -94,7 +102,8 @@ def run_audit(ctx: HeguiContext, inputs: list[tuple[str, str]], out_dir: str | P
         if s.get(CorpusAudit, audit_id) is None:
             s.add(CorpusAudit(id=audit_id, status="running", backend=opts.backend, out_dir=out, items=0, unsafe=0))
 
-    steps: list[Step] = default_steps(factory or EngineFactory.from_settings(ctx.settings), pack)
+    steps: list[Step] = default_steps(factory or EngineFactory.from_settings(ctx.settings), pack,
+                                      opts.classifier_share)
     collector = pl.SampleCollector(plan.sample_size)
     done: dict[str, dict[str, Any]] = {}
     pending: list[Shard] = []
@@ -170,11 +179,12 @@ def build_report(ctx: HeguiContext, audit_id: str, opts: AuditOptions, shards: l
         t = per[name]
         total.merge(t)
         exact, near = glob.dup_by_source.get(name, (0, 0))
-        gates = source_gates(t.items, t.unsafe, info["missing_evidence"], g)
+        est = _estimate(t, opts.classifier_share)
+        gates = source_gates(t.items, t.unsafe, info["missing_evidence"], g, est)
         passed = all(gt["passed"] is True for gt in gates.values())
         out_sources.append({
             "name": name, "kind": info["kind"], "licence": info["licence"], **t.to_dict(),
-            "unsafe_ratio": (t.unsafe / t.items) if t.items else None,
+            "unsafe_ratio": est["ratio"], "unsafe_estimate": est,
             "pii_ratio": (t.pii_docs / t.items) if t.items else None,
             "exact_duplicates": exact, "near_duplicates": near,
             "evidence": {"present": sorted({e["kind"] for e in info["evidence"]}),
@@ -184,10 +194,13 @@ def build_report(ctx: HeguiContext, audit_id: str, opts: AuditOptions, shards: l
             findings.append({"severity": "high", "source": name,
                              "message": f"missing provenance evidence: {ev} (required for {info['kind']} sources)"})
         ug = gates["unsafe_ratio"]
+        kind = "estimated unsafe ratio" if est["estimated"] else "unsafe ratio"
         if ug["passed"] is False:
             findings.append({"severity": "high", "source": name,
-                             "message": f"unsafe ratio {ug['value']:.2%} exceeds {ug['threshold']:.0%}: "
+                             "message": f"{kind} {ug['value']:.2%} exceeds {ug['threshold']:.0%}: "
                                         "do not collect / do not train on this source"})
+        elif ug["passed"] is None and t.items:
+            findings.append({"severity": "high", "source": name, "message": f"unsafe ratio unknown: {est['text']}"})
         if t.restricted:
             findings.append({"severity": "medium", "source": name,
                              "message": f"{t.restricted} item(s) carry a no-reprint / all-rights-reserved notice "
@@ -208,16 +221,24 @@ def build_report(ctx: HeguiContext, audit_id: str, opts: AuditOptions, shards: l
                                         "(see the per-file table)"})
     total_exact = int(glob.exact_dup.sum())
     total_near = int(glob.near_dup.sum())
+    total_est = _estimate(total, opts.classifier_share)
     gates = {**review_gates(total.items, len(glob.sample), 0, 0, g),
-             **auto_gates(total.items, total.items - total.scan_incomplete, total.unsafe, detectors, g)}
+             **auto_gates(total.items, total.classified, total.unsafe, detectors, g, total_est)}
+    if total_est["estimated"]:
+        findings.append({"severity": "medium", "source": None,
+                         "message": f"the classifier ran on {total.classified} of {total.items} items "
+                                    f"(--classifier-share {opts.classifier_share:g}); unsafe ratios are "
+                                    "estimates, and the cleaned corpus drops classifier-only unsafe items only "
+                                    "among those"})
     return {
         "audit_id": audit_id, "generated_at": _now().isoformat(), "backend": opts.backend,
         "pack": {"name": pack.name, "version": pack.version, "clause": g.clause},
         "thresholds": g.model_dump(),
-        "options": {"text_field": opts.text_field, "clean": opts.clean, "near_threshold": opts.near_threshold},
+        "options": {"text_field": opts.text_field, "clean": opts.clean, "near_threshold": opts.near_threshold,
+                    "classifier_share": opts.classifier_share},
         "shards": {"total": len(shards), "resumed": resumed},
         "detectors": detectors,
-        "totals": {**total.to_dict(), "unsafe_ratio": (total.unsafe / total.items) if total.items else None,
+        "totals": {**total.to_dict(), "unsafe_ratio": total_est["ratio"], "unsafe_estimate": total_est,
                    "exact_duplicates": total_exact, "near_duplicates": total_near,
                    "files": sum(map(len, files.values()))},
         "sources": out_sources,
@@ -227,6 +248,10 @@ def build_report(ctx: HeguiContext, audit_id: str, opts: AuditOptions, shards: l
         "findings": findings,
         "outputs": outputs,
     }
+
+
+def _estimate(t: pl.Tally, share: float) -> dict[str, Any]:
+    return unsafe_estimate(t.items, t.unsafe, t.keyword_unsafe, t.classified, t.classifier_only_unsafe, share)
 
 
 def _problems(f: dict[str, Any]) -> int:

@@ -63,6 +63,9 @@ class Tally:
     pii_docs: int = 0
     restricted: int = 0
     scan_incomplete: int = 0
+    classified: int = 0  # fully scanned items the classifier looked at (all of them at share 1.0)
+    keyword_unsafe: int = 0  # items the other detectors alone find unsafe (every item gets them)
+    classifier_only_unsafe: int = 0  # of ``classified``: unsafe, but not by the other detectors alone
     scan_errors: dict[str, int] = field(default_factory=dict)
     unsafe_by_risk: dict[str, int] = field(default_factory=dict)
     pii_by_type: dict[str, int] = field(default_factory=dict)
@@ -81,6 +84,12 @@ class Tally:
                 self.pii_by_type[k] = self.pii_by_type.get(k, 0) + v
         if it.restricted:
             self.restricted += 1
+        if it.keyword_unsafe:
+            self.keyword_unsafe += 1
+        if it.classified and not it.scan_errors:
+            self.classified += 1
+            if it.unsafe and not it.keyword_unsafe:
+                self.classifier_only_unsafe += 1
         if it.scan_errors:
             self.scan_incomplete += 1
             _inc_all(self.scan_errors, it.scan_errors)
@@ -89,7 +98,8 @@ class Tally:
         _inc_all(self.lengths, (length_bucket(it.chars),))
 
     def merge(self, other: Tally) -> None:
-        for name in ("items", "bytes", "unsafe", "pii_docs", "restricted", "scan_incomplete"):
+        for name in ("items", "bytes", "unsafe", "pii_docs", "restricted", "scan_incomplete", "classified",
+                     "keyword_unsafe", "classifier_only_unsafe"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("unsafe_by_risk", "pii_by_type", "languages", "lengths", "markers", "scan_errors"):
             mine: dict[str, int] = getattr(self, name)

@@ -23,12 +23,47 @@ def gate(passed: bool | None, value: float | int | None, threshold: float | int,
             "detail": detail}
 
 
-def source_gates(items: int, unsafe: int, missing_evidence: list[str], g: CorpusGates) -> dict[str, Any]:
+def unsafe_estimate(items: int, unsafe: int, keyword_unsafe: int, classified: int, classifier_only: int,
+                    share: float) -> dict[str, Any]:
+    """The unsafe ratio of ``items``, and how it was obtained.
+
+    At classifier share 1.0 it is counted: ``unsafe / items``. Below, the classifier saw only
+    ``classified`` of the items, so the ratio is estimated: the keyword detectors' unsafe items (all
+    items were scanned by them) plus the classifier-only rate measured on the share, extrapolated to
+    the items outside it. ``ratio`` is None when no item fell in the share (nothing to extrapolate)."""
+    out: dict[str, Any] = {"estimated": share < 1.0, "classifier_share": share, "found_unsafe": unsafe,
+                           "keyword_unsafe": keyword_unsafe, "classified": classified,
+                           "classifier_only_unsafe": classifier_only,
+                           "classifier_only_rate": classifier_only / classified if classified else None}
+    if not items:
+        return {**out, "ratio": None, "text": "no items read"}
+    if share >= 1.0:
+        return {**out, "ratio": unsafe / items, "text": f"{unsafe} of {items} items, every item scanned by all "
+                                                        "detectors"}
+    if not classified:
+        return {**out, "ratio": None,
+                "text": f"ESTIMATE NOT POSSIBLE: the classifier ran on a {share:.0%} share and no item of these "
+                        f"{items} fell in it; keyword detectors alone find {keyword_unsafe} unsafe"}
+    rate = classifier_only / classified
+    ratio = min(1.0, keyword_unsafe / items + rate)
+    return {**out, "ratio": ratio,
+            "text": f"ESTIMATED: keyword detectors on all {items} items find {keyword_unsafe} unsafe "
+                    f"({keyword_unsafe / items:.2%}); the classifier ran on a {share:.0%} share ({classified} items) "
+                    f"and found {classifier_only} more unsafe ({rate:.2%}), extrapolated to all items"}
+
+
+def source_gates(items: int, unsafe: int, missing_evidence: list[str], g: CorpusGates,
+                 estimate: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``estimate`` (``unsafe_estimate``): the unsafe ratio to gate on when the classifier ran on a share."""
     ratio = unsafe / items if items else None
+    detail = ("share of items the moderation engine refuses or blocks; above the threshold the source must not "
+              "be collected / trained on" if items else "no items read")
+    if estimate is not None and estimate["estimated"]:
+        ratio = estimate["ratio"]
+        detail = f"{detail}; {estimate['text']}" if items else detail
     return {
         "unsafe_ratio": gate(None if ratio is None else ratio <= g.source_unsafe_max, ratio, g.source_unsafe_max,
-                             g.clause, "share of items the moderation engine refuses or blocks; above the threshold "
-                             "the source must not be collected / trained on" if items else "no items read"),
+                             g.clause, detail),
         "provenance": gate(not missing_evidence, len(missing_evidence), 0, "TC260-003 §5.1 (verify)",
                            "missing evidence: " + ", ".join(missing_evidence) if missing_evidence
                            else "all evidence required for this kind of source is on file"),
@@ -53,19 +88,35 @@ def review_gates(total: int, sample_size: int, reviewed: int, passed_count: int,
     }
 
 
-def auto_gates(total: int, scanned: int, unsafe: int, detectors: list[str], g: CorpusGates) -> dict[str, Any]:
-    """``scanned``: items every detector looked at (an item where a detector failed does not count)."""
+def auto_gates(total: int, scanned: int, unsafe: int, detectors: list[str], g: CorpusGates,
+               estimate: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``scanned``: items the keyword detectors AND the classifier looked at (an item where a detector
+    failed, or outside the classifier share, does not count). ``estimate`` (``unsafe_estimate`` of the
+    whole corpus): with a classifier share below 1 the pass rate is estimated, and the gate says so;
+    a share below the pack's ``auto_sample_ratio`` fails the sample gate whatever the items drawn."""
     ratio = scanned / total if total else None
     rate = 1 - unsafe / total if total else None
+    share = estimate["classifier_share"] if estimate is not None else 1.0
     det = ("detectors: " + ", ".join(detectors)) if detectors else "detectors: as configured in the engine"
     has_classifier = any("classifier" in d or d.startswith("guard") for d in detectors)
     note = "" if has_classifier or not detectors else "; no classifier detector ran (keywords only)"
+    sample_ok = None if ratio is None else ratio >= g.auto_sample_ratio and share >= g.auto_sample_ratio
+    if share < 1.0:
+        note += (f"; keyword detectors on every item, the classifier on a pseudo-random {share:.0%} share "
+                 "(--classifier-share)")
+        if share < g.auto_sample_ratio:
+            note += f", below the required {g.auto_sample_ratio:.0%}"
+    pass_detail = f"{total - unsafe} of {total} items pass"
+    if estimate is not None and estimate["estimated"] and total:
+        est = estimate["ratio"]
+        rate = None if est is None else 1 - est
+        pass_detail = estimate["text"]
     return {
-        "auto_sample": gate(None if ratio is None else ratio >= g.auto_sample_ratio, ratio, g.auto_sample_ratio,
-                            g.clause, f"{scanned} of {total} items fully scanned by keyword and classifier "
+        "auto_sample": gate(sample_ok, ratio, g.auto_sample_ratio, g.clause,
+                            f"{scanned} of {total} items fully scanned by keyword and classifier "
                             f"detection; {det}{note}"),
         "auto_pass": gate(None if rate is None else rate >= g.auto_pass_min, rate, g.auto_pass_min, g.clause,
-                          f"{total - unsafe} of {total} items pass"),
+                          pass_detail),
     }
 
 

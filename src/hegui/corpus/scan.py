@@ -134,19 +134,33 @@ class BatchScan:
         """The engine exposes what the batch path reuses (its detectors, rulings and policy)."""
         return all(hasattr(engine, a) for a in ("detectors", "rulings", "threshold", "optional", "pack"))
 
-    def scan(self, texts: Sequence[str]) -> list[BatchDecision]:
-        """One decision per text; a text repeated in the batch is scanned once (same text, same verdict)."""
+    @property
+    def classifier_names(self) -> frozenset[str]:
+        """Names of the engine's embedded classifiers: the detectors ``scan(classify=...)`` can skip."""
+        return frozenset(str(det.name) for det in self.engine.detectors if id(det) in self._scorers)
+
+    def scan(self, texts: Sequence[str], classify: Sequence[bool] | None = None) -> list[BatchDecision]:
+        """One decision per text; a text repeated in the batch is scanned once (same text, same verdict).
+
+        ``classify`` (one flag per text, default all set): the embedded classifier runs on the flagged
+        texts only; the others get every other detector (the corpus audit's ``--classifier-share``).
+        A repeated text is classified when any of its copies is flagged."""
         engine = self.engine
         if getattr(engine, "_refreshers", None):
             engine.refresh()  # the lexicon hot reload the engine does per call, once per batch
         first: dict[str, int] = {}
         where = [first.setdefault(t, len(first)) for t in texts]
+        flags: list[bool] | None = None
+        if classify is not None:
+            flags = [False] * len(first)
+            for k, c in zip(where, classify, strict=True):
+                flags[k] = flags[k] or bool(c)
         if len(first) < len(texts):
-            unique = self._scan(list(first))
+            unique = self._scan(list(first), flags)
             return [unique[k] for k in where]
-        return self._scan(texts)
+        return self._scan(texts, flags)
 
-    def _scan(self, texts: Sequence[str]) -> list[BatchDecision]:
+    def _scan(self, texts: Sequence[str], classify: Sequence[bool] | None = None) -> list[BatchDecision]:
         engine = self.engine
         n = len(texts)
         found: list[list[Finding]] = [[] for _ in range(n)]
@@ -159,6 +173,8 @@ class BatchScan:
                 break
             key = id(det)
             if key in self._scorers:
+                if classify is not None:
+                    todo = [i for i in todo if classify[i]]
                 self._classifier(det, texts, todo, found, errors, failed)
                 continue
             if key in self._screens:
@@ -177,6 +193,8 @@ class BatchScan:
                     errors: list[list[str]], failed: list[str | None]) -> None:
         scorer, cut = self._scorers[id(det)]
         live = [i for i in todo if texts[i].strip()]  # the detector scores blank text as all zeros
+        if not live:
+            return
         try:
             probs = scorer.predict([texts[i] for i in live])
         except Exception as err:  # e.g. text the model cannot encode: each text as the engine would

@@ -7,6 +7,7 @@ something heavy (the moderation engine) build it lazily in the worker and never 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class Item:
     chars: int = 0
     exact_hash: bytes = b""
     signature: npt.NDArray[np.uint32] | None = None
+    classified: bool = True  # the embedded classifier looked at it (False: outside --classifier-share)
+    keyword_unsafe: bool = False  # unsafe on the findings of the other detectors alone
 
     @property
     def restricted(self) -> bool:
@@ -105,26 +108,47 @@ class EngineFactory:
         return cls(settings.model_dump(mode="json", exclude={"secret_key", "old_secret_keys"}))
 
 
+_SHARE_KEY = b"hegui-corpus-classifier-share"
+
+
+def in_classifier_share(key: str, share: float) -> bool:
+    """Whether the item ``key`` is in the classifier's share: a fixed pseudo-random rank per item
+    (like the review sample's, with another key), below ``share`` of the range. It depends on the key
+    only, so neither sharding nor the backend changes which items the classifier sees."""
+    if share >= 1.0:
+        return True
+    rank = int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8,
+                                          key=_SHARE_KEY).digest(), "big")
+    return rank < int(share * (1 << 64))
+
+
 class SafetyScan:
     """The moderation engine over each document, as if the model had generated it (``output``).
 
     A document is unsafe when the pack refuses or blocks one of the risks found in it (at the
     finding's severity); personal data is counted per type (its action is ``mask``) and its spans
     kept for masking the cleaned corpus.
+
+    ``classifier_share`` below 1: the embedded classifier runs on that pseudo-random share of the
+    items only (``in_classifier_share``), every other detector on every item; each item records
+    whether the classifier saw it and whether the other detectors alone find it unsafe, which the
+    report needs to estimate the unsafe ratio honestly.
     """
 
     name = "safety"
 
-    def __init__(self, factory: ScannerFactory, pack: PolicyPack, direction: Direction = "output") -> None:
+    def __init__(self, factory: ScannerFactory, pack: PolicyPack, direction: Direction = "output",
+                 classifier_share: float = 1.0) -> None:
         self.factory = factory
         self.pack = pack
         self.direction: Direction = direction
+        self.classifier_share = classifier_share
         self._engine: Scanner | None = None
         self._batch: BatchScan | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"factory": self.factory, "pack": self.pack, "direction": self.direction, "_engine": None,
-                "_batch": None}
+        return {"factory": self.factory, "pack": self.pack, "direction": self.direction,
+                "classifier_share": self.classifier_share, "_engine": None, "_batch": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -135,20 +159,37 @@ class SafetyScan:
             self._engine = self.factory()
         return self._engine
 
-    def decisions(self, texts: list[str]) -> list[Decision]:
+    def decisions(self, texts: list[str], classify: Sequence[bool] | None = None) -> list[Decision]:
         """The engine's decision on each text: batch-wise when the engine is hegui's own
-        (``BatchScan``, same findings and verdicts), else one ``moderate`` call per text."""
+        (``BatchScan``, same findings and verdicts), else one ``moderate`` call per text.
+        ``classify``: see ``BatchScan.scan`` (ignored by other engines, which classify everything)."""
         engine = self.engine
         if self._batch is None and BatchScan.supports(engine):
             self._batch = BatchScan(engine, self.direction)
         if self._batch is not None:
-            out: list[Decision] = [*self._batch.scan(texts)]
+            out: list[Decision] = [*self._batch.scan(texts, classify)]
             return out
         return [engine.moderate(t, direction=self.direction) for t in texts]
 
+    def classifier_names(self) -> frozenset[str]:
+        """The detectors the classifier share applies to (none when the engine is not hegui's own)."""
+        engine = self.engine
+        if self._batch is None and BatchScan.supports(engine):
+            self._batch = BatchScan(engine, self.direction)
+        return self._batch.classifier_names if self._batch is not None else frozenset()
+
+    def _unsafe(self, severity: dict[str, int], categories: set[str]) -> list[str]:
+        return sorted(c for c in categories
+                      if self.pack.action_for(c, self.direction, severity.get(c, 3)) in UNSAFE_ACTIONS)
+
     def run(self, items: list[Item]) -> None:
-        for it, decision in zip(items, self.decisions([it.doc.text for it in items]), strict=True):
+        skippable = self.classifier_names()
+        classify = ([in_classifier_share(it.doc.key, self.classifier_share) for it in items]
+                    if skippable and self.classifier_share < 1.0 else None)
+        texts = [it.doc.text for it in items]
+        for k, (it, decision) in enumerate(zip(items, self.decisions(texts, classify), strict=True)):
             severity: dict[str, int] = {}
+            kw_severity: dict[str, int] = {}
             findings: list[dict[str, Any]] = []
             pii: dict[str, int] = {}
             spans: list[tuple[str, int, int]] = []
@@ -158,11 +199,12 @@ class SafetyScan:
                     spans.append((f.type, f.start, f.end))
                 if f.category:
                     severity[f.category] = max(severity.get(f.category, 0), int(f.severity))
+                    if f.detector not in skippable:
+                        kw_severity[f.category] = max(kw_severity.get(f.category, 0), int(f.severity))
                 findings.append({"detector": f.detector, "type": f.type, "category": f.category,
                                  "severity": f.severity, "start": f.start, "end": f.end})
             cats = set(severity) | set(decision.categories)
-            unsafe = sorted(c for c in cats
-                            if self.pack.action_for(c, self.direction, severity.get(c, 3)) in UNSAFE_ACTIONS)
+            unsafe = self._unsafe(severity, cats)
             it.scan_errors = tuple(getattr(decision, "errors", None) or ())
             if not unsafe and it.scan_errors and getattr(decision, "action", "allow") in UNSAFE_ACTIONS:
                 unsafe = [SCAN_ERROR]  # a required detector failed: fail closed, the item is not cleared
@@ -171,6 +213,12 @@ class SafetyScan:
             it.findings = findings
             it.pii = pii
             it.pii_spans = spans
+            it.classified = classify is None or classify[k]
+            # with the classifier share the engine's rulings are per finding (``run_audit`` refuses a share
+            # for packs that need lexicon and classifier to agree), so the other detectors' verdict is
+            # the same rule applied to their findings only
+            kw_cats = set(kw_severity) if skippable else cats
+            it.keyword_unsafe = unsafe == [SCAN_ERROR] or bool(self._unsafe(kw_severity, kw_cats))
 
 
 _MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -231,9 +279,9 @@ class TextFeatures:
             it.lang, it.chars, it.exact_hash, it.signature = f.lang, f.chars, f.exact_hash, f.signature
 
 
-def default_steps(factory: ScannerFactory, pack: PolicyPack) -> list[Step]:
+def default_steps(factory: ScannerFactory, pack: PolicyPack, classifier_share: float = 1.0) -> list[Step]:
     """The full audit: safety scan (engine), licence markers, language/length/dedup features."""
-    return [SafetyScan(factory, pack), LicenceMarkers(), TextFeatures()]
+    return [SafetyScan(factory, pack, classifier_share=classifier_share), LicenceMarkers(), TextFeatures()]
 
 
 def length_bucket(chars: int) -> str:
