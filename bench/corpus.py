@@ -5,7 +5,9 @@ then, in the same run and on the same files, one worker process each:
 
 * hegui: ``run_audit`` — moderation engine (lexicon + PII + classifier when installed), licence
   markers, language/length, exact hashes, MinHash signatures, global exact + near dedup, review
-  sample, cleaned corpus (``--clean mask``) and report;
+  sample, cleaned corpus (``--clean mask``) and report; four variants: the full engine on every item
+  (``--classifier-share 1``, the default), the classifier on a 10% share (``--classifier-share 0.1``,
+  the standard's "sample ≥ 10%"), keywords only (the engine without its classifier), PII only;
 * datatrove (if installed in ``/work/bench-venv-dt`` or ``--datatrove-python``): JsonlReader →
   PIIFormatter (email + IP) → exact dedup (signature, find, filter) → JsonlWriter.
 
@@ -134,6 +136,18 @@ def generate(out: Path, total_mb: float, files: int, seed: int = 7) -> int:
     return written
 
 
+class KeywordsOnlyEngine:
+    """The installation engine without its embedded classifier (lexicon, combo, PII, jailbreak)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self) -> Any:
+        engine = self.inner()
+        engine.detectors = [d for d in engine.detectors if d.name != "classifier"]
+        return engine
+
+
 class PiiOnlyEngine:
     """The moderation engine with only the PII detector: hegui's counterpart of datatrove's PII formatter."""
 
@@ -162,6 +176,9 @@ def _run_hegui(data: str, out: str, workers: int, engine: str = "full", shard_by
     add_source(ctx, "bench", "open", "CC0-1.0", [])
     factory: Any = EngineFactory.from_settings(settings)
     engine_note = "installation engine (from_context)"
+    share = 1.0
+    if engine.startswith("share:"):
+        share = float(engine.split(":", 1)[1])
     if engine == "pii":
         factory, engine_note = PiiOnlyEngine(), "PII detector only"
     else:
@@ -170,10 +187,13 @@ def _run_hegui(data: str, out: str, workers: int, engine: str = "full", shard_by
         except Exception as err:  # the installation engine cannot be built here: say so, use the library default
             factory = EngineFactory(None)
             engine_note = f"default engine (from_context failed: {type(err).__name__})"
+        if engine == "keywords":
+            factory = KeywordsOnlyEngine(factory)
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = ru0.ru_utime + ru0.ru_stime
     t0 = time.perf_counter()
-    opts = AuditOptions(workers=workers, clean="mask", **({"shard_bytes": shard_bytes} if shard_bytes else {}))
+    opts = AuditOptions(workers=workers, clean="mask", classifier_share=share,
+                        **({"shard_bytes": shard_bytes} if shard_bytes else {}))
     report = run_audit(ctx, [("bench", data)], root / "audit", opts, factory=factory)
     secs = time.perf_counter() - t0
     ru, rc = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -183,7 +203,8 @@ def _run_hegui(data: str, out: str, workers: int, engine: str = "full", shard_by
             "maxrss_mb": usage / 1024, "detectors": report["detectors"], "engine": engine_note,
             "exact": report["totals"]["exact_duplicates"], "near": report["totals"]["near_duplicates"],
             "pii_docs": report["totals"]["pii_docs"], "unsafe": report["totals"]["unsafe"],
-            "shards": report["shards"]["total"]}
+            "unsafe_ratio": report["totals"]["unsafe_ratio"], "classified": report["totals"]["classified"],
+            "auto_sample": report["gates"]["auto_sample"]["status"], "shards": report["shards"]["total"]}
 
 
 def _child(args: list[str]) -> dict[str, Any]:
@@ -245,14 +266,36 @@ def main() -> None:
             _memory(a, tmp, mb, files, raw)
             return
         load_before = os.getloadavg()
+        dt_py = Path(a.datatrove_python)
+        has_dt = dt_py.exists() and subprocess.run([str(dt_py), "-c", "import datatrove"], capture_output=True
+                                                   ).returncode == 0
+
+        def datatrove(k: int) -> dict[str, Any]:
+            r = subprocess.run([str(dt_py), "-c", DT_SCRIPT, str(data), str(tmp / f"dt{k}"), str(files)],
+                               capture_output=True, text=True, check=False)
+            if r.returncode != 0:
+                raise SystemExit(f"datatrove run failed: {r.stderr[-2000:]}")
+            shutil.rmtree(tmp / f"dt{k}", ignore_errors=True)
+            return json.loads(r.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+        dts = [datatrove(0)] if has_dt else []
         h = _child(["--_hegui", str(data), str(tmp / "h1"), "1", "full", "0"])
         raw["hegui"] = h
-        rows.append(row("hegui corpus audit, full engine (" + ", ".join(h["detectors"]) + ") + licence + "
-                        "lang/length + exact + MinHash near dedup + sample + clean + report", h))
+        rows.append(row("hegui corpus audit, full engine (" + ", ".join(h["detectors"]) + ") on every item + "
+                        "licence + lang/length + exact + MinHash near dedup + sample + clean + report", h))
+        s10 = _child(["--_hegui", str(data), str(tmp / "h4"), "1", "share:0.1", "0"])
+        raw["hegui_share_0.1"] = s10
+        rows.append(row("hegui, same, `--classifier-share 0.1` (keywords on every item, classifier on a 10% "
+                        "share)", s10))
+        kw = _child(["--_hegui", str(data), str(tmp / "h5"), "1", "keywords", "0"])
+        raw["hegui_keywords"] = kw
+        rows.append(row("hegui, same, keywords only (engine without the classifier)", kw))
         p = _child(["--_hegui", str(data), str(tmp / "h2"), "1", "pii", "0"])
         raw["hegui_pii"] = p
         rows.append(row("hegui corpus audit, engine with PII detector only (14 PI types) + licence + "
                         "lang/length + exact + MinHash near dedup + sample + clean + report", p))
+        if has_dt:
+            dts.append(datatrove(1))
         one = tmp / "one"
         one.mkdir()
         with open(one / "all.jsonl", "wb") as out_f:
@@ -264,31 +307,32 @@ def main() -> None:
         rows.append(row(f"hegui, full engine, the corpus as ONE file split into {w['shards']} parts, "
                         f"{a.workers} worker processes", w))
         shutil.rmtree(one)
-        dt_py = Path(a.datatrove_python)
-        if dt_py.exists() and subprocess.run([str(dt_py), "-c", "import datatrove"], capture_output=True
-                                             ).returncode == 0:
-            r = subprocess.run([str(dt_py), "-c", DT_SCRIPT, str(data), str(tmp / "dt"), str(files)],
-                               capture_output=True, text=True, check=False)
-            if r.returncode != 0:
-                raise SystemExit(f"datatrove run failed: {r.stderr[-2000:]}")
-            d = json.loads(r.stdout.strip().splitlines()[-1])
+        if dts:
+            d = {"seconds": sum(x["seconds"] for x in dts) / len(dts),
+                 "cpu_seconds": sum(x["cpu_seconds"] for x in dts) / len(dts),
+                 "maxrss_mb": max(x["maxrss_mb"] for x in dts), "runs": dts}
             raw["datatrove"] = d
-            rows.append(row("datatrove (JsonlReader → PIIFormatter email+IP → exact dedup 3 stages → JsonlWriter)",
-                            d))
+            rows.append(row("datatrove (JsonlReader → PIIFormatter email+IP → exact dedup 3 stages → JsonlWriter), "
+                            "mean of a run before and one after the hegui runs", d))
         else:
             rows.append(("datatrove", "datatrove not installed", "—", "—", "—"))
         print(f"\ncorpus: {size / 1e6:.1f} MB, {h['items']:,} documents, {files} files; nproc {os.cpu_count()}; "
               f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; "
               f"engine: {h['engine']}, detectors: {', '.join(h['detectors'])}")
         print(f"hegui found {h['exact']:,} exact + {h['near']:,} near duplicates, {h['pii_docs']:,} documents "
-              "with personal data\n")
+              f"with personal data; unsafe ratio {h['unsafe_ratio']:.3%} (every item), "
+              f"{s10['unsafe_ratio']:.3%} estimated at share 0.1 (classifier on {s10['classified']:,} items, "
+              f"auto_sample gate {s10['auto_sample']}), {kw['unsafe_ratio']:.3%} keywords only\n")
         print("| pipeline (1 worker process unless said) | MB/s per core (CPU time) | MB/s wall | CPU s | max RSS MB |")
         print("|---|---|---|---|---|")
         for rw in rows:
             print("| " + " | ".join(rw) + " |")
         if "datatrove" in raw:
             dcpu = raw["datatrove"]["cpu_seconds"]
-            print(f"\nper core vs datatrove: full engine {dcpu / h['cpu_seconds']:.2f}×, "
+            dt_runs = ", ".join(f"{x['cpu_seconds']:.1f}" for x in dts)
+            print(f"\nper core vs datatrove (its CPU s / hegui's; datatrove runs {dt_runs} CPU s): "
+                  f"full engine {dcpu / h['cpu_seconds']:.2f}×, classifier share 0.1 "
+                  f"{dcpu / s10['cpu_seconds']:.2f}×, keywords only {dcpu / kw['cpu_seconds']:.2f}×, "
                   f"PII-only engine {dcpu / p['cpu_seconds']:.2f}×")
         if not a.no_memory:
             _memory(a, tmp, mb, files, raw)
