@@ -130,11 +130,14 @@ def main() -> None:
     t_raw_ll = best_of(raw_run(raw_ll, False), repeat)
     t_raw_ov = best_of(raw_run(raw_ov, True), repeat)
     t_raw_cached = best_of(lambda: raw_ll.find_matches_as_indexes(text), repeat)
+    raw_bytes = ahocorasick_rs.BytesAhoCorasick([t.encode() for t in terms])
+    t_raw_bytes = best_of(lambda: raw_bytes.find_matches_as_indexes(fresh(text).encode(), overlapping=True), repeat)
     t_norm = best_of(lambda: norm.normalize(text), repeat)
     t_det = best_of(lambda: det.detect(text), repeat)
     rows += [("raw ahocorasick_rs, leftmost-longest, one string", n / t_raw_ll),
              ("raw ahocorasick_rs, overlapping, one string", n / t_raw_ov),
              ("(raw leftmost-longest on a string whose UTF-8 form is already cached)", n / t_raw_cached),
+             ("(raw overlapping, bytes API on UTF-8: byte offsets only, no character offsets)", n / t_raw_bytes),
              ("hegui normalisation only, one string", n / t_norm),
              ("hegui normalise + lexicon detect, one string", n / t_det),
              ("hegui normalise + lexicon detect, one string, pinyin off", n / best_of(lambda: det_nopy.detect(text),

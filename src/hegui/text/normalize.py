@@ -209,6 +209,22 @@ class _IndexMap:
             last = np.where(ends >= self._n3, self._n2, nxt) - 1
         return self._to_original(first), self._to_original(last) + 1
 
+    def pairs(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Original spans of (non-empty, valid) output spans, as Python ints."""
+        k = len(spans)
+        src = self._src
+        if src is None:
+            arr = np.array(spans, dtype=np.intp).reshape(k, 2)
+            a, b = self.batch(arr[:, 0], arr[:, 1])
+            return list(zip(a.tolist(), b.tolist(), strict=True))
+        idx = [s for s, _ in spans]
+        idx += [e - 1 for _, e in spans]
+        pos: list[int] | npt.NDArray[np.intp] = idx
+        if self._p is not None and self._ends is not None:  # stage 3: first of the run, last of the run
+            pos = np.concatenate((self._p.take(idx[:k]), self._ends.take(idx[k:]) - 1))
+        vals = src.take(pos).tolist()
+        return [(vals[i], vals[k + i] + 1) for i in range(k)]
+
     def char_span(self, j: int) -> tuple[int, int]:
         if self._src is not None:
             if self._p is None or self._ends is None:
@@ -323,6 +339,25 @@ class NormalizedText:
             raise ValueError("span outside the normalised text, or empty")
         a, b = maps[0].batch(starts, ends)
         return list(zip(a.tolist(), b.tolist(), strict=True))
+
+    def _spans_to_original_trusted(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """``spans_to_original`` for spans a matcher found in ``text`` (non-empty, inside it: not checked).
+
+        On the vectorised path all spans go through the array map at once, even a few of them
+        (a handful of array calls instead of Python work per span and stage).
+        """
+        maps = self._stage_maps()
+        if len(maps) == 1 and isinstance(maps[0], _IndexMap):
+            return maps[0].pairs(spans)
+        out = []
+        rev = maps[::-1]
+        for a, b in spans:
+            b -= 1  # the last character, inclusive
+            for m in rev:
+                a = m.char_span(a)[0]
+                b = m.char_span(b)[1] - 1
+            out.append((a, b + 1))
+        return out
 
     def hold_back_start(self, n_chars: int) -> int:
         """Original offset from which text is not yet final for a streaming matcher.
@@ -446,7 +481,7 @@ class Normalizer:
         keep2: _Mask | None = None
         if self.separators is not None and len(m) > 2:
             classes = self._cls.take(m).tobytes()
-            if _SEP_BYTE in classes:
+            if tables.CLS_SEP in classes:  # an int: ``bytes in bytes`` first raises and clears a TypeError
                 spans = [r.span() for r in _SEP_RUN.finditer(classes)]
                 if spans:
                     keep2 = np.ones(len(m), dtype=bool)
@@ -508,7 +543,7 @@ class Normalizer:
         crossed = False  # a cut joins two equal characters (a repeat stage 2 creates)
         if self._strip and len(m) > 2:
             classes = self._cls.take(m).tobytes()
-            if _SEP_BYTE in classes:
+            if tables.CLS_SEP in classes:  # an int: ``bytes in bytes`` first raises and clears a TypeError
                 spans = [r.span() for r in _SEP_RUN.finditer(classes)] or None
                 if spans is not None:
                     parts = []
@@ -522,7 +557,7 @@ class Normalizer:
                     s2 = "".join(parts)
         keep3: _Mask | None = None
         s3 = s2
-        if self.squash is not None and (crossed or self._squash_needle in (m[1:] == m[:-1]).tobytes()) \
+        if self.squash is not None and (crossed or (m[1:] == m[:-1]).tobytes().find(self._squash_needle) >= 0) \
                 and len(s2) >= self.steps.squash_repeats_min:
             m2 = m
             if spans is not None:
