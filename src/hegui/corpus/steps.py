@@ -7,6 +7,7 @@ something heavy (the moderation engine) build it lazily in the worker and never 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from collections.abc import Sequence
@@ -157,6 +158,11 @@ class SafetyScan:
     def engine(self) -> Scanner:
         if self._engine is None:
             self._engine = self.factory()
+            # the engine's many long-lived objects (lexicon automata, combo rules) would be traversed by
+            # every full collection while the worker churns through batches: move them out of the GC's
+            # view (they live as long as the worker)
+            gc.collect()
+            gc.freeze()
         return self._engine
 
     def decisions(self, texts: list[str], classify: Sequence[bool] | None = None) -> list[Decision]:
