@@ -10,6 +10,8 @@ possible and can misbehave precisely. Behaviour is cued by the last user message
 * ``CUE:ECHO``    answers the last user message
 * ``CUE:TOOL``    answers with one tool call ``lookup`` whose arguments are ``tool_arguments`` (streamed in
                   fragments of ``piece_chars``), no text
+* ``CUE:REASON``  answers ``answer_text`` with ``unsafe_text`` as ``reasoning_content`` (a reasoning model's
+                  trace; streamed before the answer's pieces)
 * ``CUE:GATED``   streams ``gated_parts[0]``, waits until the test sets ``gate``, then ``gated_parts[1]``
 * otherwise       answers ``answer_text``
 """
@@ -214,7 +216,10 @@ class FakeUpstream:
         if not body.get("stream"):
             self._json(writer, 200, {
                 "id": cid, "object": "chat.completion", "created": created, "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "message": {
+                    "role": "assistant", "content": text,
+                    **({"reasoning_content": self.unsafe_text} if "CUE:REASON" in last else {})},
+                    "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": len(text), "total_tokens": 10 + len(text)}})
             await writer.drain()
             return True
@@ -230,6 +235,9 @@ class FakeUpstream:
                                           ensure_ascii=False).encode() + b"\n\n"
 
         writer.write(chunk(event({"role": "assistant", "content": ""})))
+        if "CUE:REASON" in last:
+            for i in range(0, len(self.unsafe_text), self.piece_chars):
+                writer.write(chunk(event({"content": None, "reasoning_content": self.unsafe_text[i:i + self.piece_chars]})))
         if "CUE:CUT" in last:
             writer.write(chunk(event({"content": "第一段"})))
             writer.write(chunk(event({"content": "第二段"})))

@@ -138,3 +138,19 @@ def test_harmless_tool_call_goes_out_whole_with_pii_masked(gateway: Running, ups
     args = json.loads(call["function"]["arguments"])
     assert args["city"] == "杭州" and args["phone"] != "13812345678" and args["phone"].startswith("138")
     assert "13812345678" not in r.text
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_reasoning_trace_is_withheld_and_named_in_the_audit(gateway: Running, upstream: FakeUpstream,
+                                                           stream: bool) -> None:
+    """A reasoning model's ``reasoning_content`` is generated text hegui does not check: it never goes out."""
+    r = _post(gateway, [{"role": "user", "content": "CUE:REASON 想一想"}], stream=stream)
+    assert r.status_code == 200
+    assert "reasoning_content" not in r.text and upstream.unsafe_text[:4] not in r.text
+    if stream:
+        text = "".join((e["choices"][0]["delta"].get("content") or "") for e in _events(r) if e.get("choices"))
+    else:
+        text = r.json()["choices"][0]["message"]["content"]
+    assert upstream.answer_text in text
+    rec = _record(gateway, r.headers["x-hegui-request-id"])
+    assert rec["content"]["withheld_fields"] == ["reasoning_content"]

@@ -16,7 +16,15 @@ from hegui.detect.pii.masking import PiiTokenizer
 from hegui.gateway.bodies import ChatRequest, EmbeddingsRequest, ModerationRequest, read_json, validate
 from hegui.gateway.errors import ApiError
 from hegui.gateway.moderations import moderation_result
-from hegui.gateway.pipeline import REFUSING, ExchangeState, Gateway, audit_copy, completion, relay_stream
+from hegui.gateway.pipeline import (
+    REFUSING,
+    ExchangeState,
+    Gateway,
+    audit_copy,
+    completion,
+    relay_stream,
+    released_fields,
+)
 from hegui.moderation import detect_language
 from hegui.privacy.egress import mask_upstream_body
 
@@ -98,6 +106,7 @@ async def chat_completions(request: Request) -> Response:
     except ApiError as err:
         return await _finish(gw, st, err)
     msg = choices[0].get("message") or {}
+    msg = released_fields(st, msg) if isinstance(msg, dict) else {}
     content = msg.get("content")
     text = content if isinstance(content, str) else ""
     out, cut = gw.moderate_answer(st, text, decision)

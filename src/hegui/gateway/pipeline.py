@@ -95,6 +95,7 @@ class ExchangeState:
     output_decision: dict[str, Any] | None = None
     tool_decisions: list[dict[str, Any]] = field(default_factory=list)  # tool results in, tool-call arguments out
     extra_headers: dict[str, str] = field(default_factory=dict)  # e.g. x-hegui-notice from the usage step
+    withheld: set[str] = field(default_factory=set)  # answer fields hegui does not check, so never released
 
     def note(self, decision: Decision) -> None:
         self.action = stronger(self.action, decision.action)
@@ -123,7 +124,8 @@ class ExchangeState:
             content={"request": self.request_content, "answer": self.answer,
                      **({"tool_calls": self.answer_tool_calls} if self.answer_tool_calls else {}),
                      "input_decision": self.input_decision, "output_decision": self.output_decision,
-                     **({"tool_decisions": self.tool_decisions} if self.tool_decisions else {})},
+                     **({"tool_decisions": self.tool_decisions} if self.tool_decisions else {}),
+                     **({"withheld_fields": sorted(self.withheld)} if self.withheld else {})},
         )
 
 
@@ -132,6 +134,21 @@ def sse(obj: dict[str, Any]) -> bytes:
 
 
 SSE_DONE = b"data: [DONE]\n\n"
+
+# The fields of an answer message (or stream delta) that are released: the ones hegui moderates. Anything
+# else a server adds (``reasoning_content`` of reasoning models, ``refusal``, ``audio`` transcripts,
+# ``annotations``) is generated content hegui does not check, so it is withheld (fail closed) and its
+# name recorded in the audit record.
+RELEASED_ANSWER_FIELDS = frozenset({"role", "content", "tool_calls", "function_call"})
+
+
+def released_fields(st: ExchangeState, message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` without the fields hegui does not moderate (their names go to ``st.withheld``)."""
+    extra = [k for k, v in message.items() if k not in RELEASED_ANSWER_FIELDS and v not in (None, "", [], {})]
+    if not extra:
+        return message
+    st.withheld.update(extra)
+    return {k: v for k, v in message.items() if k in RELEASED_ANSWER_FIELDS}
 
 
 class Gateway:
@@ -507,18 +524,9 @@ async def relay_stream(gw: Gateway, st: ExchangeState, us: UpstreamStream, moder
                     content = delta.get("content")
                     if isinstance(content, str) and content:
                         text.append(restorer.feed(content) if restorer is not None else content)
-                    passthrough = {k: v for k, v in delta.items() if k not in ("content", "role") and v is not None}
-                    _gather_calls(calls, passthrough.pop("tool_calls", None))
-                    _gather_function(legacy_call, passthrough.pop("function_call", None))
-                    if passthrough:  # other fields: sent after the text before them
-                        out = _feed(moderator, "".join(text))
-                        text.clear()
-                        if out:
-                            answer.append(out)
-                            yield cf.chunk({"content": out})
-                        if moderator.stopped:
-                            break
-                        yield cf.chunk(passthrough)
+                    _gather_calls(calls, delta.get("tool_calls"))
+                    _gather_function(legacy_call, delta.get("function_call"))
+                    released_fields(st, delta)  # other fields (reasoning text, …) are not released
                     if ch.get("finish_reason"):
                         finish_reason = str(ch["finish_reason"])
                 if text and not moderator.stopped:
