@@ -380,6 +380,12 @@ class NormalizedText:
         return self.span_to_original(k, k + 1)[0]
 
 
+# ``Normalizer.normalize_shared``: one identity token per distinct steps setting (hashing the pydantic
+# steps on every call would cost more than the look-up), and the last text normalised under each
+_STEPS_TOKEN: dict[NormalisationSteps, object] = {}
+_SHARED_LAST: dict[object, tuple[str, NormalizedText]] = {}
+
+
 class Normalizer:
     """Maps text to its canonical form; thread-safe and cheap to share (tables are cached per steps)."""
 
@@ -393,6 +399,7 @@ class Normalizer:
         self._lut = tables.translate_lut(self.steps)
         self._slut = tables.sentinel_lut(self.steps)
         self._squash_needle = b"\x01" * (self.steps.squash_repeats_min - 1)
+        self._shared_token: object = _STEPS_TOKEN.setdefault(self.steps, object())
         self._strip = self.steps.strip_separators
         #: texts at least this long take the fully vectorised path; shorter ones the short path (faster
         #: up to about 1,000 characters: fewer array calls, work per separator run instead)
@@ -410,6 +417,21 @@ class Normalizer:
         if len(text) < self.vector_min_length:
             return self._normalize_short(text)
         return self._normalize_vector(text)
+
+    def normalize_shared(self, text: str) -> NormalizedText:
+        """``normalize``, but the detectors of one check (lexicon, proximity rules) that normalise the
+        very same string object with the same steps share one result instead of each paying for it.
+
+        One entry per distinct steps setting, process-wide: the last string normalised. The memo holds
+        the string, so its identity cannot be reused while it is there; reading and replacing the entry
+        are single reference operations, so concurrent threads see either entry whole.
+        """
+        last = _SHARED_LAST.get(self._shared_token)
+        if last is not None and last[0] is text:
+            return last[1]
+        nt = self.normalize(text)
+        _SHARED_LAST[self._shared_token] = (text, nt)
+        return nt
 
     def _normalize_vector(self, text: str) -> NormalizedText:
         """Long texts: every stage on code-point arrays, block-wise (see module doc)."""

@@ -153,7 +153,7 @@ class ComboDetector:
         if self._ac is None or not text:
             return []
         nz = self.normalizer
-        nt = nz._normalize_short(text) if len(text) < nz.vector_min_length else nz.normalize(text)
+        nt = nz.normalize_shared(text)
         matches = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
         if not matches:
             return []

@@ -169,8 +169,8 @@ class LexiconDetector:
         """Findings in ``text`` (offsets into ``text`` itself); allow-listed hits are dropped."""
         if self._ac is None or not text:
             return []
-        nz = self.normalizer  # the short-text path called directly: one call frame less on the hot path
-        nt = nz._normalize_short(text) if len(text) < nz.vector_min_length else nz.normalize(text)
+        nz = self.normalizer  # shared with the other detectors of this check
+        nt = nz.normalize_shared(text)
         t = nt.text
         try:
             data = t.encode()
