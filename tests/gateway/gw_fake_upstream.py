@@ -237,7 +237,8 @@ class FakeUpstream:
         writer.write(chunk(event({"role": "assistant", "content": ""})))
         if "CUE:REASON" in last:
             for i in range(0, len(self.unsafe_text), self.piece_chars):
-                writer.write(chunk(event({"content": None, "reasoning_content": self.unsafe_text[i:i + self.piece_chars]})))
+                piece = self.unsafe_text[i:i + self.piece_chars]
+                writer.write(chunk(event({"content": None, "reasoning_content": piece})))
         if "CUE:CUT" in last:
             writer.write(chunk(event({"content": "第一段"})))
             writer.write(chunk(event({"content": "第二段"})))
