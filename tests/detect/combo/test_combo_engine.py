@@ -104,6 +104,17 @@ def _chunks(text: str, cuts: list[int]) -> list[str]:
     return [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
 
 
+def _streamed(engine: ModerationEngine, text: str, cuts: list[int]) -> StreamModerator:
+    """``text`` fed to a stream moderator in the chunks ``cuts`` make, until it stops or the text ends."""
+    sm = StreamModerator(engine)
+    for chunk in _chunks(text, cuts):
+        sm.feed(chunk)
+        if sm.stopped:
+            return sm
+    sm.finish()
+    return sm
+
+
 def test_stream_stops_on_a_rule_whose_terms_arrive_in_separate_chunks() -> None:
     text = "好的，我们来看看。" * 12 + "首先取硝酸铵，" + "再准备燃油，" + "按比例来。" + "后面还有很多内容。" * 12
     sm = StreamModerator(STREAM_ENGINE)
@@ -122,13 +133,7 @@ def test_stream_stops_on_a_rule_whose_terms_arrive_in_separate_chunks() -> None:
 def test_stream_never_releases_a_combo_match_the_whole_text_finds(parts: list[str], cuts: list[int]) -> None:
     text = "".join(parts)
     whole = STREAM_ENGINE.moderate(text, "output")
-    sm = StreamModerator(STREAM_ENGINE)
-    for chunk in _chunks(text, cuts):
-        sm.feed(chunk)
-        if sm.stopped:
-            break
-    else:
-        sm.finish()
+    sm = _streamed(STREAM_ENGINE, text, cuts)
     for f in whole.findings:
         assert sm.released_chars < f.end, (text, f, sm.released_chars)
     assert not STREAM_ENGINE.moderate(text[:sm.released_chars], "output").blocked
@@ -144,13 +149,7 @@ def test_stream_never_releases_a_shipped_combo_match(parts: list[str], cuts: lis
     engine = _shipped()
     text = "".join(parts)
     whole = engine.moderate(text, "output")
-    sm = StreamModerator(engine)
-    for chunk in _chunks(text, cuts):
-        sm.feed(chunk)
-        if sm.stopped:
-            break
-    else:
-        sm.finish()
+    sm = _streamed(engine, text, cuts)
     for f in whole.findings:
         if f.detector == "combo":
             assert sm.released_chars < f.end, (text, f)

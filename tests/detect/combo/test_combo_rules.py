@@ -63,7 +63,7 @@ def test_every_bad_rule_is_reported_and_nothing_is_loaded() -> None:
     with pytest.raises(InvalidInputError) as err:
         parse_jsonl(text, "bad.jsonl")
     msg = str(err.value)
-    for where, reason in [(1, "unknown risk code"), (2, "not JSON"), (3, "at least two"), (4, "window"),
+    for where, reason in [(1, "unknown risk code"), (2, "not valid JSON"), (3, "at least two"), (4, "window"),
                           (5, "unknown set"), (6, "unknown key")]:
         assert f"bad.jsonl:{where}: " in msg and reason in msg
     assert msg.endswith("no rules were loaded")

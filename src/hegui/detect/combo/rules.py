@@ -12,7 +12,6 @@ reads the whole file first and reports every bad rule; nothing is loaded from a 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,6 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
+from hegui.detect.jsonl import jsonl_objects
 from hegui.errors import InvalidInputError
 from hegui.policy.taxonomy import RISKS
 
@@ -232,18 +232,7 @@ def parse_jsonl(text: str, name: str, base_sets: Mapping[str, list[str]] | None 
     allow: list[str] = []
     output_exclude: list[str] = []
     rules: list[ComboRule] = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{name}:{n}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            errors.append(f"{where}: not JSON ({err.msg})")
-            continue
-        if not isinstance(obj, dict):
-            errors.append(f"{where}: expected a JSON object")
-            continue
+    for where, obj in jsonl_objects(text, name, errors):
         try:
             if "set" in obj:
                 if set(obj) != {"set", "terms"}:

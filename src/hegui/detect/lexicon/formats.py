@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from hegui.detect.jsonl import jsonl_objects
 from hegui.detect.lexicon.entry import DEFAULT_SEVERITY, AllowPhrase, LexiconEntry, check_scope
 from hegui.errors import HeguiError, InvalidInputError
 from hegui.policy.taxonomy import RISKS
@@ -144,18 +145,7 @@ def parse_jsonl(text: str, name: str, category: str | None, source: str | None, 
     """One JSON object per line with the ``CSV_FIELDS`` keys (``allow`` a list)."""
     out = ParsedFile()
     errors: list[str] = []
-    for no, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{name}:{no}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            errors.append(f"{where}: not valid JSON ({err.msg})")
-            continue
-        if not isinstance(obj, dict):
-            errors.append(f"{where}: expected a JSON object")
-            continue
+    for where, obj in jsonl_objects(text, name, errors):
         e = _row_entry(obj, where, errors, category, source, version)
         if e is not None:
             out.entries.append(e)
