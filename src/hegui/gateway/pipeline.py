@@ -262,16 +262,21 @@ class Gateway:
         self.metrics.decision("input", d.action, _cats(d))
         return d
 
-    def moderate_text(self, st: ExchangeState, text: str, direction: Direction) -> Decision:
+    def _moderated(self, st: ExchangeState, text: str, direction: Direction) -> Decision:
+        """One engine check of ``text``, timed, noted on the exchange and counted in the metrics."""
         t = time.perf_counter()
         d = self.engine.moderate(text, direction, self.moderation_context(st))
         st.moderation_s += time.perf_counter() - t
         st.note(d)
+        self.metrics.decision(direction, d.action, _cats(d))
+        return d
+
+    def moderate_text(self, st: ExchangeState, text: str, direction: Direction) -> Decision:
+        d = self._moderated(st, text, direction)
         if direction == "output":
             st.output_decision = d.to_dict()
         else:
             st.input_decision = d.to_dict()
-        self.metrics.decision(direction, d.action, _cats(d))
         return d
 
     def moderate_tool_context(self, st: ExchangeState, messages: list[dict[str, Any]]
@@ -318,12 +323,8 @@ class Gateway:
         return None
 
     def _moderate_tool_text(self, st: ExchangeState, text: str, direction: Direction) -> Decision:
-        t = time.perf_counter()
-        d = self.engine.moderate(text, direction, self.moderation_context(st))
-        st.moderation_s += time.perf_counter() - t
-        st.note(d)
+        d = self._moderated(st, text, direction)
         st.tool_decisions.append(d.to_dict())
-        self.metrics.decision(direction, d.action, _cats(d))
         return d
 
     def refusal_text(self, decision: Decision, lang: str) -> str:
