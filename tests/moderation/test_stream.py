@@ -190,3 +190,39 @@ def test_no_released_prefix_contains_a_violation_with_shipped_lexicon(shipped: M
                 "refuse", "block"):
             assert sm.released_chars < f.end, (text, f)
     assert not shipped.moderate(text[:sm.released_chars], "output").blocked
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1000])
+def test_lexicon_and_classifier_signals_stop_the_stream_as_the_whole_text_is_blocked(chunk: int) -> None:
+    """``signals: lexicon_and_classifier``: the lexicon hit (span checks) and the classifier's finding
+    (whole-text checks) arrive in different checks; they corroborate each other across them."""
+    from engine_fixtures import ScoreDetector
+
+    p = pack({"moderation.signals": "lexicon_and_classifier"})
+    eng = engine(p, extra=[ScoreDetector({"A1.4": 0.9})])
+    text = "下面是炸药配方，请看。" + "这是一段普通的文字。" * 20
+    whole = eng.moderate(text, "output")
+    assert whole.action == "block"
+    sm = StreamModerator(eng)
+    released = ""
+    for i in range(0, len(text), chunk):
+        released += sm.feed(text[i:i + chunk])
+        if sm.stopped:
+            break
+    else:
+        released += sm.finish()
+    assert sm.stopped and sm.decision is not None
+    assert sm.decision.action == "block" and sm.decision.categories == whole.categories
+
+
+def test_lexicon_and_classifier_signals_release_an_uncorroborated_hit() -> None:
+    from engine_fixtures import ScoreDetector
+
+    p = pack({"moderation.signals": "lexicon_and_classifier"})
+    eng = engine(p, extra=[ScoreDetector({"A1.4": 0.9}, trigger="nothing-here")])
+    text = "下面是炸药配方，请看。" + "这是一段普通的文字。" * 5
+    assert eng.moderate(text, "output").action == "allow"
+    sm = StreamModerator(eng)
+    out = sm.feed(text) + sm.finish()
+    assert not sm.stopped and out == text
+    assert sm.decision is not None and sm.decision.action == "allow"

@@ -209,9 +209,11 @@ class ModerationEngine:
         return findings, errors, None
 
     def rulings(self, findings: Sequence[Finding], direction: Direction, minor: bool,
-                scores: dict[str, float] | None = None, messages: Sequence[int | None] | None = None
-                ) -> list[Ruling]:
-        """Which findings count, and the action each one gets."""
+                scores: dict[str, float] | None = None, messages: Sequence[int | None] | None = None,
+                *, corroborate: bool = True) -> list[Ruling]:
+        """Which findings count, and the action each one gets. ``corroborate=False`` leaves out the
+        ``signals: lexicon_and_classifier`` pairing, for a caller that sees the two signals in different
+        calls (the stream moderator) and pairs them with ``corroborated`` over all it has seen."""
         pack = self.pack
         counted: list[tuple[Finding, int | None]] = []
         for i, f in enumerate(findings):
@@ -223,7 +225,7 @@ class ModerationEngine:
             if _is_scored(f.detector) and f.score < self.threshold(f.category):
                 continue
             counted.append((f, msg))
-        if pack.moderation.signals == "lexicon_and_classifier" and self._has_classifier:
+        if corroborate and self.corroborates:
             counted = _corroborated(counted)
         out: list[Ruling] = []
         pii_rules = pack.moderation.pii
@@ -236,6 +238,19 @@ class ModerationEngine:
                 action, rule = self.rule_for(f.category, direction, f.severity, minor)
             out.append(Ruling(f, action, rule, msg))
         return out
+
+    @property
+    def corroborates(self) -> bool:
+        """Lexicon and classifier hits count only together (``signals: lexicon_and_classifier``)."""
+        return self.pack.moderation.signals == "lexicon_and_classifier" and self._has_classifier
+
+    def corroborated(self, rulings: Sequence[Ruling]) -> list[Ruling]:
+        """The rulings that count once lexicon and classifier hits are paired (all of them unless
+        ``corroborates``)."""
+        if not self.corroborates:
+            return list(rulings)
+        keep = {id(f) for f, _ in _corroborated([(x.finding, None) for x in rulings])}
+        return [x for x in rulings if id(x.finding) in keep]
 
     def decide(self, text: str, direction: Direction, rulings: Sequence[Ruling], context: ModerationContext | None,
                scores: dict[str, float], errors: list[str], *, conversation: bool = False) -> Decision:

@@ -29,6 +29,12 @@ once) is asked as the text grows; the others (guard models) and, in output, the 
 the full text at ``finish()``. Text released before that point was checked by the span detectors
 (lexicon, PII) only.
 
+With ``signals: lexicon_and_classifier`` the two signals arrive in different checks (a lexicon hit
+in a span check, the classifier's finding of the same risk when its unit settles or at the end), so
+the moderator keeps every ruling it has seen and pairs them over all of them: the stream stops as
+soon as both name the risk, and its verdict is the whole text's. A lexicon hit still unpaired when
+its text is due is released (it does not count on its own in that mode).
+
 On a violation the moderator stops: ``stopped`` is true, ``decision`` says why, ``feed`` and
 ``finish`` return nothing more, and the caller sends ``replacement`` (the pack's refusal text)
 and ends the stream. Masking findings (PII in output by default) are masked in the released text;
@@ -223,15 +229,17 @@ class StreamModerator:
             return ""
         shifted = [_shift(f, start) for f in findings]
         minor = self.context.minor if self.context is not None else False
-        rulings = [x for x in self.engine.rulings(shifted, self.direction, minor, self._scores)
+        rulings = [x for x in self.engine.rulings(shifted, self.direction, minor, self._scores, corroborate=False)
                    if x.finding.end > self._released]
-        blocking = [x for x in rulings if x.action in BLOCKING]
-        if blocking:
-            self._rulings += [x for x in rulings if not any(_same(x, y) for y in self._rulings)]
-            self._stop(self.engine.decide(buf, self.direction, self._rulings, self.context, self._scores,
-                                          self._errors))
+        pool = self._rulings + [x for x in rulings if not any(_same(x, y) for y in self._rulings)]
+        counting = self.engine.corroborated(pool) if self.engine.corroborates else pool
+        if any(x.action in BLOCKING for x in counting):
+            self._rulings = pool
+            self._stop(self.engine.decide(buf, self.direction, counting, self.context, self._scores, self._errors))
             return ""
         masks = [x for x in rulings if x.action == "mask"]
+        if self.engine.corroborates:  # an unpaired lexicon hit does not count (yet): nothing to mask
+            masks = [x for x in masks if any(_same(x, y) for y in counting)]
         if not final:
             for x in masks:  # never cut a value to be masked: hold it whole
                 if x.finding.start < r < x.finding.end:
@@ -283,10 +291,11 @@ class StreamModerator:
 
     def _judge_whole(self, findings: list[Finding]) -> bool:
         minor = self.context.minor if self.context is not None else False
-        rulings = self.engine.rulings(findings, self.direction, minor, self._scores)
+        rulings = self.engine.rulings(findings, self.direction, minor, self._scores, corroborate=False)
         self._rulings += [x for x in rulings if not any(_same(x, y) for y in self._rulings)]
-        if any(x.action in BLOCKING for x in rulings):
-            self._stop(self.engine.decide(self._buf, self.direction, self._rulings, self.context, self._scores,
+        counting = self.engine.corroborated(self._rulings)
+        if any(x.action in BLOCKING for x in counting):
+            self._stop(self.engine.decide(self._buf, self.direction, counting, self.context, self._scores,
                                           self._errors))
             return True
         return False
@@ -297,7 +306,8 @@ class StreamModerator:
 
     def _summary(self) -> Decision:
         """The decision over the whole stream once it finished clean (mask/disclaim/allow)."""
-        d = self.engine.decide(self._buf, self.direction, self._rulings, self.context, self._scores, self._errors)
+        d = self.engine.decide(self._buf, self.direction, self.engine.corroborated(self._rulings), self.context,
+                               self._scores, self._errors)
         if d.action == "mask":
             d.masked_text = None  # already masked in the released text; no second copy of the output
         assert ACTION_RANK[d.action] < ACTION_RANK["refuse"]
