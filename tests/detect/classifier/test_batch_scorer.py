@@ -7,11 +7,14 @@ import random
 import unicodedata
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hegui.detect.classifier import EmbeddedClassifier
+from hegui.detect.classifier import EmbeddedClassifier, batch
 from hegui.detect.classifier.batch import BatchScorer, nfkc_many, normalise_many
 from hegui.detect.classifier.dataset import build_examples
-from hegui.detect.classifier.model import normalise
+from hegui.detect.classifier.model import LinearModel, normalise
 
 
 def _texts() -> list[str]:
@@ -57,3 +60,48 @@ def test_normalise_many_equals_normalise_over_the_basic_plane() -> None:
 def test_nfkc_many_equals_unicodedata() -> None:
     texts = ["ｆｕｌｌ，ｗｉｄｔｈ。", "e\u0301", "\u1100\u1161", "plain", "①②", "ﬁne", ""]
     assert nfkc_many(texts) == [unicodedata.normalize("NFKC", t) for t in texts]
+
+
+def _random_model(bits: int, int8: bool, min_norm: float = 1.0, seed: int = 3) -> LinearModel:
+    """Weights over very few buckets (n-grams of every length collide), some rows zero; int8-shaped
+    (one step per label, as ``LinearModel.save`` stores them) or arbitrary floats."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(0.0, 1.0, size=(1 << bits, 3)).astype(np.float32)
+    w[rng.random(1 << bits) < 0.3] = 0.0
+    if int8:
+        step = np.array([0.02, 0.05, 0.011], dtype=np.float32)
+        w = (np.clip(np.round(w / step), -127, 127).astype(np.float32) * step).astype(np.float32)
+    b = np.array([-1.0, 0.5, -0.2], dtype=np.float32)
+    return LinearModel(("a", "b", "c"), w, b, bits, "random", {}, min_norm)
+
+
+# sentences of 0-14 characters (around MIN_SENTENCE) and their ends: marks, "." with or without a
+# space, spaces of several kinds, full-width and compatibility forms, CJK, a character outside the Basic
+# Plane, one that folds to two ("ß"); short texts and texts of several windows
+_PIECE = st.tuples(st.text(alphabet="ab c中文字Ａ①ßé😀\u3000", max_size=14),
+                   st.sampled_from(["。", "！", "?", ";", ". ", ".", " ", "\t", "\n\x1c", ""]))
+_TEXT = st.one_of(st.lists(_PIECE, max_size=20), st.lists(_PIECE, min_size=30, max_size=120)).map(
+    lambda pieces: "".join(a + b for a, b in pieces))
+_TEXTS = st.lists(_TEXT, min_size=1, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=_TEXTS, bits=st.sampled_from([3, 6, 12]), int8=st.booleans(), min_norm=st.sampled_from([1.0, 40.0]))
+def test_batch_equals_predict_on_random_texts_with_colliding_buckets(texts: list[str], bits: int, int8: bool,
+                                                                       min_norm: float) -> None:
+    model = _random_model(bits, int8, min_norm)
+    got = BatchScorer(model).predict(texts)
+    want = np.stack([model.predict(t) for t in texts])
+    assert np.abs(got - want).max() < 1e-5
+
+
+def test_long_texts_and_small_groups_take_their_own_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Texts over ``LONG_CHARS`` go to ``predict``; a batch over ``GROUP_CHARS`` is scored in several
+    kernel calls: both give the same numbers as one call."""
+    model = EmbeddedClassifier.load_default().model
+    texts = _texts()
+    whole = BatchScorer(model).predict(texts)
+    monkeypatch.setattr(batch, "LONG_CHARS", 400)
+    monkeypatch.setattr(batch, "GROUP_CHARS", 1000)
+    split = BatchScorer(model).predict(texts)
+    assert np.abs(whole - split).max() < 1e-6

@@ -1,0 +1,175 @@
+"""The compiled loop behind ``BatchScorer``: every unit of every text scored in one pass, per unit on
+its own set of distinct n-gram buckets, exactly as ``LinearModel.predict`` defines it.
+
+Why compiled: a unit's score needs its *distinct* buckets. Array code gets them by sorting (bucket,
+position) keys and masking, which costs more than all the arithmetic; a loop gets them with a stamp
+array (``seen[bucket] == unit`` means already counted in this unit), one read and one write per
+n-gram. numba compiles the loop on first use (imported lazily, so the gateway and the CLI never load
+it) and keeps the machine code in its cache beside this file, or in the user's cache directory when
+the package directory is read-only; with neither, it compiles once per process.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hegui.detect.classifier.model import _BASE, _MUL, _SEEDS, MIN_SENTENCE, NGRAMS, STRIDE, WINDOW
+
+_NMAX = max(NGRAMS)
+# ``_SENTENCE_END``: one of these, or "." followed by whitespace (the regex's ``\s``)
+_SENTENCE_MARKS = tuple(ord(c) for c in "。！？!?；;")
+
+
+def _space_table() -> npt.NDArray[np.bool_]:
+    """``str.isspace`` (what ``\\s`` and ``str.split`` use) for every character of the Basic Plane;
+    no character above it is whitespace."""
+    return np.array([chr(c).isspace() for c in range(0x10000)], dtype=np.bool_)
+
+
+def _sentence_table() -> npt.NDArray[np.bool_]:
+    table = np.zeros(0x10000, dtype=np.bool_)
+    table[list(_SENTENCE_MARKS)] = True
+    return table
+
+
+def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of: Any, table: Any, acc: Any,
+                 scale: Any, bias: Any, min_norm: float, space: Any, marks: Any, out: Any) -> None:
+    """``out[d]`` = the highest logits over the units of text ``d`` (``cps[starts[d]:starts[d] + lens[d]]``).
+
+    Plain Python over numpy arrays, compiled by numba (``_compiled``). A unit's logits: the sum of the
+    weight rows (``table[row_of[bucket]]``, times ``scale``) of its distinct buckets, over
+    ``sqrt(max(distinct buckets, min_norm, 1))``, plus ``bias``. ``seeds[n]`` is the hash seed of
+    n-grams, 0 for lengths not used; ``acc`` is scratch of one row, of a type that sums ``table``'s rows
+    exactly enough (int64 for int8 weights, else float64)."""
+    nlab = bias.shape[0]
+    seen = np.zeros(1 << bits, dtype=np.int32)
+    stamp = 0
+    shift = np.uint64(64 - bits)
+    base = np.uint64(_BASE)
+    mul = np.uint64(_MUL)
+    longest = 0
+    for d in range(lens.shape[0]):
+        longest = max(longest, lens[d])
+    grams = np.full((longest + 1, _NMAX), -1, dtype=np.int32)  # [position, n - 1]: bucket, -1 none
+    floor = max(min_norm, 1.0)
+    units = np.zeros((longest // STRIDE + longest // MIN_SENTENCE + 4, 2), dtype=np.int64)
+    for d in range(lens.shape[0]):
+        s0 = starts[d]
+        length = lens[d]
+        for p in range(length):
+            h = np.uint64(0)
+            for n in range(1, _NMAX + 1):
+                if p + n > length:
+                    grams[p, n - 1] = -1
+                    continue
+                h = h * base + np.uint64(cps[s0 + p + n - 1])
+                if seeds[n] != 0:
+                    grams[p, n - 1] = np.int32(((h + seeds[n]) * mul) >> shift)
+                else:
+                    grams[p, n - 1] = -1
+        # the units of ``spans``: the text when short; else windows, then sentences (a unit listed
+        # twice changes no maximum, so ``spans``' de-duplication is not needed)
+        nunits = 0
+        if length <= WINDOW:
+            units[0, 0] = 0
+            units[0, 1] = length
+            nunits = 1
+        else:
+            for i in range(0, length - WINDOW + STRIDE, STRIDE):
+                units[nunits, 0] = i
+                units[nunits, 1] = min(i + WINDOW, length)
+                nunits += 1
+            start = 0
+            for p in range(length + 1):
+                if p < length:
+                    c = cps[s0 + p]
+                    nxt = cps[s0 + p + 1] if p + 1 < length else 0
+                    mark = c < 0x10000 and marks[c]
+                    dot_space = c == 0x2E and p + 1 < length and nxt < 0x10000 and space[nxt]
+                    if not (mark or dot_space):
+                        continue
+                    cut = p + 1
+                else:
+                    cut = length
+                s = start
+                while s < cut and cps[s0 + s] < 0x10000 and space[cps[s0 + s]]:
+                    s += 1
+                start = cut
+                if MIN_SENTENCE <= cut - s <= WINDOW:
+                    units[nunits, 0] = s
+                    units[nunits, 1] = cut
+                    nunits += 1
+        for j in range(nlab):
+            out[d, j] = -np.inf
+        for u in range(nunits):
+            us = units[u, 0]
+            ue = units[u, 1]
+            stamp += 1
+            count = 0
+            for j in range(nlab):
+                acc[j] = 0
+            for p in range(us, ue):
+                for n in range(_NMAX):
+                    if p + n + 1 > ue:
+                        break
+                    b = grams[p, n]
+                    if b < 0 or seen[b] == stamp:
+                        continue
+                    seen[b] = stamp
+                    count += 1
+                    r = row_of[b]
+                    if r >= 0:
+                        for j in range(nlab):
+                            acc[j] += table[r, j]
+            norm = np.sqrt(max(float(count), floor))
+            for j in range(nlab):
+                z = float(acc[j]) * scale[j] / norm + bias[j]
+                if z > out[d, j]:
+                    out[d, j] = z
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> Callable[..., None]:
+    """``_score_units`` compiled by numba, cached on disk where a cache directory is writable."""
+    import numba
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", numba.NumbaWarning)  # a cache that cannot be written: no cache
+            fn: Callable[..., None] = numba.njit(cache=True, nogil=True)(_score_units)
+    except (RuntimeError, numba.NumbaWarning):
+        fn = numba.njit(cache=False, nogil=True)(_score_units)
+    return fn
+
+
+@lru_cache(maxsize=1)
+def tables() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """(whitespace, sentence mark) lookup tables over the Basic Plane."""
+    return _space_table(), _sentence_table()
+
+
+def score_units(cps: npt.NDArray[np.uint32], starts: npt.NDArray[np.int64], lens: npt.NDArray[np.int64],
+                bits: int, row_of: npt.NDArray[np.int32], table: npt.NDArray[Any], scale: npt.NDArray[np.float64],
+                bias: npt.NDArray[np.float64], min_norm: float) -> npt.NDArray[np.float64]:
+    """Highest logits per text (texts × labels); see ``_score_units``. ``table`` is int8 (then ``scale``
+    gives each label's step) or float32."""
+    out = np.empty((lens.size, bias.size), dtype=np.float64)
+    acc = np.zeros(bias.size, dtype=np.int64 if table.dtype == np.int8 else np.float64)
+    space, marks = tables()
+    _compiled()(cps, starts, lens, bits, _seed_array(), row_of, table, acc, scale, bias, float(min_norm), space,
+                marks, out)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _seed_array() -> npt.NDArray[np.uint64]:
+    seeds = np.zeros(_NMAX + 1, dtype=np.uint64)
+    for n in NGRAMS:
+        seeds[n] = _SEEDS[n]
+    return seeds
