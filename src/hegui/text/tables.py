@@ -4,13 +4,22 @@ Everything that maps ONE character to a fixed result (width, case, compatibility
 homoglyphs, traditional→simplified, digit variants, invisible characters) is folded into one
 ``str.translate`` table, so the hot path is a single C-level pass. Only the steps that depend on
 neighbouring characters (separators between CJK characters, repeated characters) use regexes.
+
+Scanning every code point and asking OpenCC takes about a quarter of a second per process, so the
+results that depend only on the Unicode database, OpenCC and this module are shipped precomputed in
+``unicode_tables.json`` (``scripts/gen-precomputed``; a test checks it is current). A part of the file
+is used only when the running Python's Unicode version (or the installed OpenCC version) is the one
+it was made with; otherwise that part is computed live, as before.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from functools import lru_cache
+from importlib import metadata, resources
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +28,9 @@ from hegui.policy.pack import NormalisationSteps
 
 # Planes scanned for per-character mappings: BMP, SMP (maths letters, enclosed forms, emoji), SIP (CJK ext.).
 _SCAN_LIMIT = 0x32000
+#: The shipped precomputed tables (package data next to this module).
+UNICODE_FILE = "unicode_tables.json"
+_FORMAT = 1
 
 #: Cyrillic and Greek letters (lower case, as casefolding runs first) that look like Latin ones.
 HOMOGLYPHS: dict[str, str] = {
@@ -82,8 +94,54 @@ def _strip_accent(ch: str) -> str:
     return ch
 
 
+def _opencc_version() -> str | None:
+    try:
+        return metadata.version("OpenCC")
+    except metadata.PackageNotFoundError:  # pragma: no cover - OpenCC is a dependency
+        return None
+
+
+def _metas() -> dict[str, dict[str, Any]]:
+    """What each part of ``UNICODE_FILE`` was computed from (a part is used only if this matches)."""
+    unicode_meta = {"format": _FORMAT, "unidata": unicodedata.unidata_version, "scan_limit": _SCAN_LIMIT}
+    return {"unicode": unicode_meta, "opencc": {"format": _FORMAT, "opencc": _opencc_version(), "config": "t2s"}}
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[str, Any]:
+    """The parts of ``UNICODE_FILE`` that are valid for this process (``unicode``, ``opencc``); may be empty."""
+    try:
+        doc = json.loads(resources.files("hegui.text").joinpath(UNICODE_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    metas = _metas()
+    return {part: doc[part] for part, meta in metas.items() if part in doc and doc[part].get("meta") == meta}
+
+
+def unicode_file() -> str:
+    """The text of ``UNICODE_FILE``, computed live (what ``scripts/gen-precomputed`` writes)."""
+    metas = _metas()
+    compat, fold, invisible, digits = _unicode_scan_live()
+    cjk, sep = _char_classes_live()
+    doc = {
+        "unicode": {"meta": metas["unicode"], "compat": compat, "fold": fold, "invisible": sorted(invisible),
+                    "digits": digits, "cjk": cjk, "sep": sep},
+        "opencc": {"meta": metas["opencc"], "t2s": _t2s_table_live()},
+    }
+    return json.dumps(doc, ensure_ascii=True, sort_keys=True, indent=0) + "\n"
+
+
 @lru_cache(maxsize=1)
 def _t2s_table() -> dict[str, str]:
+    """``_t2s_table_live``, from the shipped file when it was made with the installed OpenCC."""
+    part = _shipped().get("opencc")
+    if part is not None:
+        table: dict[str, str] = part["t2s"]
+        return table
+    return _t2s_table_live()
+
+
+def _t2s_table_live() -> dict[str, str]:
     """1:1 traditional → simplified character table derived from OpenCC's ``t2s`` once.
 
     Each Han character is converted on its own (newline-separated, so no phrase rule can span two
@@ -112,6 +170,14 @@ def _fullwidth(ch: str) -> str:
 
 @lru_cache(maxsize=1)
 def _unicode_scan() -> tuple[dict[str, str], dict[str, str], frozenset[str], dict[str, str]]:
+    """``_unicode_scan_live``, from the shipped file when it was made with this Unicode version."""
+    part = _shipped().get("unicode")
+    if part is not None:
+        return part["compat"], part["fold"], frozenset(part["invisible"]), part["digits"]
+    return _unicode_scan_live()
+
+
+def _unicode_scan_live() -> tuple[dict[str, str], dict[str, str], frozenset[str], dict[str, str]]:
     """One pass over the code points: compatibility forms, case folding, invisibles, other digits."""
     compat: dict[str, str] = {}
     fold: dict[str, str] = {}
@@ -169,9 +235,10 @@ def _char_steps(steps: NormalisationSteps) -> list[dict[str, str]]:
     return chain
 
 
-def _apply_chain(s: str, chain: list[dict[str, str]]) -> str:
+def _apply_chain(s: str, chain: list[dict[int, str]]) -> str:
+    """Each step of ``chain`` (code point → replacement, ``str.translate`` form) in turn over ``s``."""
     for step in chain:
-        s = "".join(step.get(c, c) for c in s)
+        s = s.translate(step)
     return s
 
 
@@ -182,11 +249,12 @@ def translate_table(steps: NormalisationSteps) -> dict[int, str]:
     domain: set[str] = set()
     for step in chain:
         domain.update(step)
+    ord_chain = [{ord(c): out for c, out in step.items()} for step in chain]
     table: dict[int, str] = {}
     for ch in domain:
         out = ch
         for _ in range(8):  # iterate to a fixpoint: f(f(c)) == f(c)
-            nxt = _apply_chain(out, chain)
+            nxt = _apply_chain(out, ord_chain)
             if nxt == out:
                 break
             out = nxt
@@ -224,6 +292,14 @@ def _merge_astral(ranges: list[tuple[int, int]], gap: int) -> list[tuple[int, in
 
 @lru_cache(maxsize=1)
 def char_classes() -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """``_char_classes_live``, from the shipped file when it was made with this Unicode version."""
+    part = _shipped().get("unicode")
+    if part is not None:
+        return (tuple((lo, hi) for lo, hi in part["cjk"]), tuple((lo, hi) for lo, hi in part["sep"]))
+    return _char_classes_live()
+
+
+def _char_classes_live() -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
     """Disjoint code-point ranges of the two classes the separator step needs: (CJK, separator).
 
     Separators: spaces, punctuation, symbols (emoji included) and control characters. Astral
