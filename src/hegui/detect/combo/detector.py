@@ -54,7 +54,14 @@ class ComboDetector:
         self.rules: tuple[ComboRule, ...] = tuple(ruleset.rules)
         self.allow: tuple[str, ...] = tuple(ruleset.allow)
         self.output_exclude: tuple[str, ...] = tuple(ruleset.output_exclude)
-        canon = self.normalizer.canonical
+        memo: dict[str, str] = {}  # shared sets put the same phrases in dozens of rules: normalise each once
+
+        def canon(text: str) -> str:
+            out = memo.get(text)
+            if out is None:
+                out = memo[text] = self.normalizer.canonical(text)
+            return out
+
         patterns: dict[str, int] = {}
         # per pattern: (kind, rule, group, edge); edge bit 1: needs a word boundary before, bit 2: after
         payloads: list[list[tuple[int, int, int, int]]] = []

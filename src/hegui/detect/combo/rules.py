@@ -178,6 +178,19 @@ def _parse_sets(raw: Any, where: str, errors: list[str], base: Mapping[str, list
     return sets
 
 
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` through libyaml when PyYAML has it (5x faster: the shipped rules are 80 kB,
+    read by every engine build); a document libyaml rejects is read again by the Python loader, whose
+    error message shows the offending line."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is not None:
+        try:
+            return yaml.load(text, Loader=loader)
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(text)
+
+
 def _raise(errors: list[str]) -> None:
     if errors:
         more = f" (and {len(errors) - MAX_ERRORS_SHOWN} more)" if len(errors) > MAX_ERRORS_SHOWN else ""
@@ -190,7 +203,7 @@ def parse_yaml(text: str, name: str, base_sets: Mapping[str, list[str]] | None =
     ``base_sets`` (the shipped shared sets, ``@news``, ``@fiction`` …) may be named too; a file's
     own set of the same name takes precedence."""
     try:
-        doc = yaml.safe_load(text)
+        doc = _load_yaml(text)
     except yaml.YAMLError as err:
         raise InvalidInputError(f"{name}: not valid YAML: {err}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
@@ -279,7 +292,7 @@ SHARED_SETS_FILE = "_sets.yaml"
 def shared_sets() -> dict[str, list[str]]:
     """The shipped shared term sets (``data/_sets.yaml``: ``@news``, ``@fiction`` …), usable by every rule file."""
     text = resources.files("hegui.detect.combo").joinpath("data", SHARED_SETS_FILE).read_text(encoding="utf-8")
-    doc = yaml.safe_load(text)
+    doc = _load_yaml(text)
     errors: list[str] = []
     sets = _parse_sets(doc.get("sets") if isinstance(doc, dict) else None, SHARED_SETS_FILE, errors)
     _raise(errors)
@@ -290,7 +303,7 @@ def default_rules() -> RuleSet:
     """The rules the project ships (``hegui/detect/combo/data/*.yaml``), in file-name order."""
     data = resources.files("hegui.detect.combo").joinpath("data")
     base = shared_sets()
-    doc = yaml.safe_load(data.joinpath(SHARED_SETS_FILE).read_text(encoding="utf-8"))
+    doc = _load_yaml(data.joinpath(SHARED_SETS_FILE).read_text(encoding="utf-8"))
     out = RuleSet(allow=_terms(doc["allow"], base, "allow") if doc.get("allow") else [],
                   output_exclude=_terms(doc["output_exclude"], base, "output_exclude") if doc.get("output_exclude")
                   else [])
