@@ -22,6 +22,7 @@ from hegui.detect.lexicon.entry import AllowPhrase, LexiconEntry
 from hegui.detect.lexicon.pinyin import pinyin_variants
 from hegui.policy.pack import NormalisationSteps
 from hegui.text import NormalizedText, Normalizer
+from hegui.text.batch import canonical_forms
 
 _TERM, _PINYIN, _ALLOW = 0, 1, 2
 
@@ -98,14 +99,19 @@ class LexiconDetector:
             if (kind, idx) not in payloads[pi]:
                 payloads[pi].append((kind, idx))
 
-        canon = self.normalizer.canonical
+        spellings = ({e.term: pinyin_variants(e.term, self.steps.pinyin_min_length) for e in self.entries}
+                     if self.steps.pinyin else {})
+        # every string normalised in one pass (see hegui.text.batch), then looked up
+        canon = canonical_forms(self.normalizer, [*(a.phrase for a in self.allow), *(e.term for e in self.entries),
+                                                  *(v for vs in spellings.values() for v in vs),
+                                                  *(p for e in self.entries for p in e.allow)]).__getitem__
         for ai, a in enumerate(self.allow):
             add(canon(a.phrase), _ALLOW, ai)
         for ei, e in enumerate(self.entries):
             norm = canon(e.term)
             add(norm, _TERM, ei)
             if self.steps.pinyin:
-                for v in pinyin_variants(e.term, self.steps.pinyin_min_length):
+                for v in spellings[e.term]:
                     nv = canon(v)
                     if nv.isascii() and len(nv.replace(" ", "")) < self.steps.pinyin_min_length:
                         continue  # squashing can shorten a spelling (cccb → cb): check again

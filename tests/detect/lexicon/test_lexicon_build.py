@@ -1,17 +1,20 @@
-"""The shipped ``pinyin_syllables.json`` (scripts/gen-precomputed) is current, in use, and changes nothing."""
+"""Compiling the lexicon fast changes nothing: the shipped ``pinyin_syllables.json`` (scripts/gen-precomputed)
+is current and in use, and the one-pass normalisation of all patterns gives each pattern's own form."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib import resources
 
 import pytest
 
 from hegui.detect.lexicon import LexiconDetector
+from hegui.detect.lexicon import detector as detector_module
 from hegui.detect.lexicon import pinyin as pinyin_module
 from hegui.detect.lexicon.formats import load_default_data
 from hegui.detect.lexicon.pinyin import SYLLABLE_FILE, pinyin_variants, shipped_syllables, syllable_file
 from hegui.policy.pack import load_pack
+from hegui.text import Normalizer
 
 DEFAULT = load_default_data()
 
@@ -35,17 +38,30 @@ def test_the_shipped_table_is_used_and_covers_every_default_term_with_han() -> N
     assert han_terms and han_terms <= table.keys()
 
 
+def compiled() -> dict[str, list[tuple[int, int]]]:
+    """The default lexicon's automaton keys with their payloads."""
+    lx = LexiconDetector(DEFAULT.entries, load_pack("cn-genai").normalisation, DEFAULT.allow)
+    return dict(zip(lx._patterns, lx._payloads, strict=True))
+
+
+@pytest.fixture(scope="module")
+def fast() -> dict[str, list[tuple[int, int]]]:
+    return compiled()
+
+
 def test_default_lexicon_from_the_table_equals_one_compiled_with_live_pypinyin(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    steps = load_pack("cn-genai").normalisation
-
-    def compiled() -> dict[str, list[tuple[int, int]]]:
-        lx = LexiconDetector(DEFAULT.entries, steps, DEFAULT.allow)
-        return dict(zip(lx._patterns, lx._payloads, strict=True))
-
-    from_table = compiled()
+        fast: dict[str, list[tuple[int, int]]], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pinyin_module, "shipped_syllables", dict)
-    assert compiled() == from_table
+    assert compiled() == fast
+
+
+def test_default_lexicon_normalised_in_one_pass_equals_one_normalised_pattern_by_pattern(
+        fast: dict[str, list[tuple[int, int]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    def one_by_one(n: Normalizer, texts: Iterable[str]) -> dict[str, str]:
+        return {t: n.canonical(t) for t in texts}
+
+    monkeypatch.setattr(detector_module, "canonical_forms", one_by_one)
+    assert compiled() == fast
 
 
 def test_a_table_made_by_another_pypinyin_version_is_ignored(fresh_cache: None,
