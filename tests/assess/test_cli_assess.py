@@ -1,21 +1,20 @@
-"""``hegui assess`` run as a user runs it: a real process."""
+"""``hegui assess`` as a user runs it: the real entry point, in this process (see ``cli_runner``); the
+bad bank file in a real process."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from assess_helpers import ChatServer, Script, small_bank
 
+from cli_runner import hegui as run_hegui
 
-def hegui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=300)
+
+def hegui(*args: str, cwd: Path, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, process=process)
 
 
 def test_bank_stats_json_reports_coverage_and_operator_slots(tmp_path: Path) -> None:
@@ -32,7 +31,7 @@ def test_bank_stats_json_reports_coverage_and_operator_slots(tmp_path: Path) -> 
 def test_bank_import_rejects_a_bad_file_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n', encoding="utf-8")
-    r = hegui("assess", "bank", "import", str(bad), cwd=tmp_path)
+    r = hegui("assess", "bank", "import", str(bad), cwd=tmp_path, process=True)
     assert r.returncode == 2 and "bad.jsonl:1" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 

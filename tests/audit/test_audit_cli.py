@@ -1,17 +1,17 @@
-"""``hegui audit verify|export|purge`` as a user runs them."""
+"""``hegui audit verify|export|purge`` as a user runs them: the real entry point, in this process (see
+``cli_runner``); the bad time in a real process."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import update
 
+from cli_runner import hegui as run_hegui
 from hegui.audit import log as audit_log
 from hegui.audit.log import Exchange
 from hegui.context import HeguiContext
@@ -19,10 +19,8 @@ from hegui.install import ensure_database
 from hegui.store.models.audit import AuditRecord
 
 
-def hegui(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120)
+def hegui(cwd: Path, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, process=process)
 
 
 def seed(n: int, days_ago: int = 0) -> HeguiContext:
@@ -57,7 +55,7 @@ def test_export_jsonl_and_decrypt(tmp_path: Path) -> None:
 
 
 def test_export_bad_time_is_exit_2(tmp_path: Path) -> None:
-    r = hegui(tmp_path, "audit", "export", "--since", "last tuesday")
+    r = hegui(tmp_path, "audit", "export", "--since", "last tuesday", process=True)
     assert r.returncode == 2 and "--since" in r.stderr and "Traceback" not in r.stderr
 
 

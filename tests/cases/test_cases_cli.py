@@ -1,30 +1,28 @@
-"""``hegui complaints|requests|incidents|sanctions|rectification|privacy`` as an operator runs them."""
+"""``hegui complaints|requests|incidents|sanctions|rectification|privacy`` as an operator runs them: the real
+entry point, in this process (see ``cli_runner``); the bad input in a real process."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from casekit import clock, new_user, record
 
+from cli_runner import hegui as run_hegui
 from hegui.cases.common import utc_now
 from hegui.cases.complaints import ComplaintService
 from hegui.cases.notify import LogNotifier
 from hegui.context import HeguiContext
 from hegui.install import ensure_database
 
-pytestmark = pytest.mark.slow  # each test runs the CLI a few times in subprocesses
+pytestmark = pytest.mark.slow  # each test runs the CLI a few times, each run on a fresh installation
 
 
-def hegui(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120)
+def hegui(cwd: Path, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, process=process)
 
 
 def local_ctx() -> HeguiContext:
@@ -47,7 +45,7 @@ def test_overdue_complaint_escalates_from_the_command_line(tmp_path: Path) -> No
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    r = hegui(tmp_path, "complaints", "file", "--category", "spam", "--description", "x")
+    r = hegui(tmp_path, "complaints", "file", "--category", "spam", "--description", "x", process=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "category" in r.stderr
     assert "Traceback" not in r.stderr
 

@@ -1,18 +1,17 @@
-"""``hegui combo`` run as a user runs it: a real process, the installation's settings."""
+"""``hegui combo`` as a user runs it: the real entry point (in this process, see ``cli_runner``; the bad
+file check in a real process), the installation's settings."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_runner import hegui as run_hegui
 
-def hegui(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=120)
+
+def hegui(cwd: Path, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, process=process)
 
 
 def test_test_shows_matches_and_the_exclusion_that_cancelled_one(tmp_path: Path) -> None:
@@ -37,7 +36,7 @@ def test_list_includes_the_operator_file_from_settings(tmp_path: Path) -> None:
 
 def test_check_reports_a_bad_file_with_its_reason_and_exit_2(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("rules:\n- {id: x, category: A1.4, groups: [[only-one]]}\n", encoding="utf-8")
-    r = hegui(tmp_path, "combo", "check", "bad.yaml")
+    r = hegui(tmp_path, "combo", "check", "bad.yaml", process=True)
     assert r.returncode == 2
     assert "bad.yaml: rules[0] (x): groups must be a list of at least two term lists" in r.stderr
     assert "Traceback" not in r.stderr

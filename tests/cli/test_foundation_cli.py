@@ -1,27 +1,25 @@
-"""The foundation commands, run as a user runs them: a real ``hegui`` process."""
+"""The foundation commands as a user runs them: the real entry point, in this process (``cli_runner``);
+``--version`` and the one-line settings error in a real ``hegui`` process."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_runner import hegui as run_hegui
 from hegui.policy.obligations import OBLIGATIONS
 
 
-def hegui(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=120)
+def hegui(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+          process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, env=env, process=process)
 
 
 def test_version() -> None:
-    r = hegui("--version")
+    r = hegui("--version", process=True)
     assert r.returncode == 0 and r.stdout.startswith("hegui ")
 
 
@@ -54,7 +52,7 @@ def test_db_upgrade_on_postgresql(tmp_path: Path, pg_url: str) -> None:
 
 
 def test_bad_setting_is_one_line_exit_2(tmp_path: Path) -> None:
-    r = hegui("db", "status", env={"HEGUI_GATEWAY__PORT": "x"}, cwd=tmp_path)
+    r = hegui("db", "status", env={"HEGUI_GATEWAY__PORT": "x"}, cwd=tmp_path, process=True)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert "gateway.port" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -1,18 +1,17 @@
-"""``hegui lexicon`` run as a user runs it: a real process on a fresh installation."""
+"""``hegui lexicon`` as a user runs it: the real entry point (in this process, see ``cli_runner``; the bad
+import in a real process) on a fresh installation."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_runner import hegui as run_hegui
 
-def hegui(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=120)
+
+def hegui(cwd: Path, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, process=process)
 
 
 def test_import_add_test_stats_and_remove_missing(tmp_path: Path) -> None:
@@ -37,7 +36,7 @@ def test_import_add_test_stats_and_remove_missing(tmp_path: Path) -> None:
 
 def test_bad_import_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "bad.txt").write_text("好词\n坏词\t9\n", "utf-8")
-    r = hegui(tmp_path, "lexicon", "import", "bad.txt", "--category", "A1.4")
+    r = hegui(tmp_path, "lexicon", "import", "bad.txt", "--category", "A1.4", process=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "bad.txt:2" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert json.loads(hegui(tmp_path, "lexicon", "list", "--json", "--source", "operator").stdout) == []

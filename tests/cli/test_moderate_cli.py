@@ -1,20 +1,19 @@
-"""``hegui moderate`` run as a user runs it: a real process, a real (SQLite) database in a temp dir."""
+"""``hegui moderate`` as a user runs it: the real entry point (in this process, see ``cli_runner``; the
+usage error in a real process), a real (SQLite) database in a temp dir."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_runner import hegui as run_hegui
 
-def hegui(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, input=stdin, timeout=180)
+
+def hegui(*args: str, cwd: Path, stdin: str | None = None, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, stdin=stdin, process=process)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +83,7 @@ def test_single_text_human(workdir: Path) -> None:
 
 @pytest.mark.slow
 def test_text_and_jsonl_together_is_a_usage_error(workdir: Path) -> None:
-    r = hegui("moderate", "x", "--jsonl", "-", cwd=workdir)
+    r = hegui("moderate", "x", "--jsonl", "-", cwd=workdir, process=True)
     assert r.returncode == 2
     assert "either a TEXT" in r.stderr and "Traceback" not in r.stderr
 

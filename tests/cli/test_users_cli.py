@@ -1,21 +1,19 @@
-"""``hegui users`` as a user runs it: a real process in a fresh directory."""
+"""``hegui users`` as a user runs it: the real entry point (in this process, see ``cli_runner``; the
+unknown user in a real process) in a fresh directory."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_runner import hegui as run_hegui
 from hegui.context import HeguiContext
 from hegui.identity import accounts
 
 
-def hegui(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120)
+def hegui(cwd: Path, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, process=process)
 
 
 def test_user_lifecycle(tmp_path: Path) -> None:
@@ -41,7 +39,7 @@ def test_user_lifecycle(tmp_path: Path) -> None:
 
 
 def test_unknown_user_is_one_line_exit_2(tmp_path: Path) -> None:
-    r = hegui(tmp_path, "users", "disable", "u_nobody")
+    r = hegui(tmp_path, "users", "disable", "u_nobody", process=True)
     assert r.returncode == 2 and "no user with id 'u_nobody'" in r.stderr and "Traceback" not in r.stderr
 
 

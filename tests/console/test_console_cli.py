@@ -1,21 +1,19 @@
-"""``hegui console`` staff commands as an operator runs them: a real process in a fresh directory."""
+"""``hegui console`` staff commands as an operator runs them: the real entry point (in this process, see
+``cli_runner``; the short password in a real process) in a fresh directory."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_runner import hegui as run_hegui
 from hegui.console import staff
 from hegui.context import HeguiContext
 
 
-def hegui(cwd: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120, input=stdin)
+def hegui(cwd: Path, *args: str, stdin: str = "", process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, stdin=stdin, process=process)
 
 
 def test_create_staff_then_log_in_with_that_password(tmp_path: Path) -> None:
@@ -33,5 +31,5 @@ def test_create_staff_then_log_in_with_that_password(tmp_path: Path) -> None:
 
 def test_short_password_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:
     r = hegui(tmp_path, "console", "create-staff", "--username", "x1", "--role", "admin", "--password-stdin",
-              stdin="short\n")
+              stdin="short\n", process=True)
     assert r.returncode == 2 and "at least" in r.stderr and "Traceback" not in r.stderr

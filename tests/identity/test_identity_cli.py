@@ -1,24 +1,23 @@
-"""``hegui identity`` and ``hegui users create --verified`` as an operator runs them (real processes)."""
+"""``hegui identity`` and ``hegui users create --verified`` as an operator runs them: the real entry point,
+in this process (see ``cli_runner``); the bad document number in a real process."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from idkit import bad_check, make_id
 
-pytestmark = pytest.mark.slow  # each step is a fresh `python -m hegui` process
+from cli_runner import hegui as run_hegui
+
+pytestmark = pytest.mark.slow  # each step is a separate `hegui` run
 
 
-def hegui(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120)
+def hegui(cwd: Path, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, process=process)
 
 
 def test_register_verify_and_accept_from_the_cli(tmp_path: Path) -> None:
@@ -46,7 +45,7 @@ def test_register_verify_and_accept_from_the_cli(tmp_path: Path) -> None:
 
 def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     r = hegui(tmp_path, "identity", "register", "--name", "钱七", "--doc-number", bad_check(make_id()),
-              "--mobile", "13712345678")
+              "--mobile", "13712345678", process=True)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "check character" in r.stderr
     r = hegui(tmp_path, "users", "create", "--name", "x", "--birth-date", "2010-02-30")
     assert r.returncode == 2 and "YYYY-MM-DD" in r.stderr

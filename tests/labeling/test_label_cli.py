@@ -1,24 +1,22 @@
-"""`hegui label` as a user runs it: a real process, exit codes, one-line errors, no stray outputs."""
+"""`hegui label` as a user runs it: the real entry point (in this process, see ``cli_runner``; the
+truncated input in a real process), exit codes, one-line errors, no stray outputs."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from labelfiles import image_bytes, picture, wav_bytes
 
-pytestmark = pytest.mark.slow  # each test starts real `hegui` processes (~1-3 s each)
+from cli_runner import hegui as run_hegui
+
+pytestmark = pytest.mark.slow  # each test runs `hegui` several times
 
 
-def hegui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    env["HEGUI_PROVIDER__PRODUCER_CODE"] = "CLI-PRODUCER"
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=120)
+def hegui(*args: str, cwd: Path, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, env={"HEGUI_PROVIDER__PRODUCER_CODE": "CLI-PRODUCER"}, process=process)
 
 
 def test_add_then_verify_json(tmp_path: Path) -> None:
@@ -45,7 +43,7 @@ def test_verify_unlabelled_file_exits_1_with_not_found(tmp_path: Path) -> None:
 def test_truncated_input_gives_one_line_exit_2_and_no_output(tmp_path: Path) -> None:
     data = image_bytes("PNG", picture(300, 200))
     (tmp_path / "bad.png").write_bytes(data[: len(data) // 2])
-    r = hegui("label", "add", "bad.png", "out.png", cwd=tmp_path)
+    r = hegui("label", "add", "bad.png", "out.png", cwd=tmp_path, process=True)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "truncated" in r.stderr and "Traceback" not in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".hegui")) == ["bad.png"]

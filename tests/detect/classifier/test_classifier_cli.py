@@ -1,20 +1,19 @@
-"""``hegui classifier …`` run as a user runs it: a real process."""
+"""``hegui classifier …`` as a user runs it: the real entry point, in this process (see ``cli_runner``);
+the bad output path in a real process."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_runner import hegui as run_hegui
 
-def hegui(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    return subprocess.run([sys.executable, "-m", "hegui", *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=600)
+
+def hegui(*args: str, cwd: Path | None = None, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return run_hegui(*args, cwd=cwd, process=process, timeout=600)
 
 
 def test_score_prints_every_category_as_json() -> None:
@@ -48,7 +47,7 @@ def test_refusal_eval_prints_accuracy_and_confusion() -> None:
 
 
 def test_train_rejects_a_bad_output_path_with_one_line(tmp_path: Path) -> None:
-    r = hegui("classifier", "train", "--out", str(tmp_path / "weights.bin"))
+    r = hegui("classifier", "train", "--out", str(tmp_path / "weights.bin"), process=True)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and ".npz" in r.stderr
 
