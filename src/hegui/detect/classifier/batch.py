@@ -147,11 +147,13 @@ class BatchScorer:
 def _compact(w: F32) -> tuple[npt.NDArray[np.int8] | F32, npt.NDArray[np.float64]]:
     """The weight rows as int8 and one step per label when they are of that form (as ``LinearModel.save``
     stores them: summed exactly in integers, and 4× less memory to walk), else as they are (step 1)."""
+    from hegui.detect.classifier.kernel import pad_columns
+
     ones = np.ones(w.shape[1], dtype=np.float64)
     if w.size == 0:
-        return np.ascontiguousarray(w), ones
+        return pad_columns(w.astype(np.float32)), ones
     scale = (np.maximum(np.abs(w).max(axis=0), 1e-8) / 127.0).astype(np.float32)
     q = np.round(w / scale)
     if np.abs(q).max() > 127 or not np.array_equal((q.astype(np.float32) * scale).astype(np.float32), w):
-        return np.ascontiguousarray(w, dtype=np.float32), ones
-    return np.ascontiguousarray(q.astype(np.int8)), scale.astype(np.float64)
+        return pad_columns(w.astype(np.float32)), ones
+    return pad_columns(q.astype(np.int8)), scale.astype(np.float64)

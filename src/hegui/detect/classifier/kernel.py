@@ -45,8 +45,9 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
     Plain Python over numpy arrays, compiled by numba (``_compiled``). A unit's logits: the sum of the
     weight rows (``table[row_of[bucket]]``, times ``scale``) of its distinct buckets, over
     ``sqrt(max(distinct buckets, min_norm, 1))``, plus ``bias``. ``seeds[n]`` is the hash seed of
-    n-grams, 0 for lengths not used; ``acc`` is scratch of one row, of a type that sums ``table``'s rows
-    exactly enough (int64 for int8 weights, else float64)."""
+    n-grams, 0 for lengths not used; ``acc`` is scratch of one row of ``table`` (which may have zero
+    columns after the labels, so that a row is a whole number of vector registers), of a type that sums
+    the rows exactly enough (int32 for int8 weights: a unit has at most 4 × 192 n-grams; else float64)."""
     nlab = bias.shape[0]
     seen = np.zeros(1 << bits, dtype=np.int32)
     stamp = 0
@@ -112,8 +113,7 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
             ue = units[u, 1]
             stamp += 1
             count = 0
-            for j in range(nlab):
-                acc[j] = 0
+            acc[:] = 0
             for p in range(us, ue):
                 for n in range(_NMAX):
                     if p + n + 1 > ue:
@@ -125,7 +125,7 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
                     count += 1
                     r = row_of[b]
                     if r >= 0:
-                        for j in range(nlab):
+                        for j in range(acc.shape[0]):
                             acc[j] += table[r, j]
             norm = np.sqrt(max(float(count), floor))
             for j in range(nlab):
@@ -158,12 +158,21 @@ def score_units(cps: npt.NDArray[np.uint32], starts: npt.NDArray[np.int64], lens
                 bits: int, row_of: npt.NDArray[np.int32], table: npt.NDArray[Any], scale: npt.NDArray[np.float64],
                 bias: npt.NDArray[np.float64], min_norm: float) -> npt.NDArray[np.float64]:
     """Highest logits per text (texts × labels); see ``_score_units``. ``table`` is int8 (then ``scale``
-    gives each label's step) or float32."""
+    gives each label's step) or float32, with at least as many columns as labels (``pad_columns``)."""
     out = np.empty((lens.size, bias.size), dtype=np.float64)
-    acc = np.zeros(bias.size, dtype=np.int64 if table.dtype == np.int8 else np.float64)
+    acc = np.zeros(table.shape[1], dtype=np.int32 if table.dtype == np.int8 else np.float64)
     space, marks = tables()
     _compiled()(cps, starts, lens, bits, _seed_array(), row_of, table, acc, scale, bias, float(min_norm), space,
                 marks, out)
+    return out
+
+
+def pad_columns(table: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``table`` with zero columns added up to a multiple of 32: the row sums then compile to whole
+    vector operations (~25% faster than 28 labels)."""
+    width = -(-table.shape[1] // 32) * 32
+    out = np.zeros((table.shape[0], width), dtype=table.dtype)
+    out[:, : table.shape[1]] = table
     return out
 
 
