@@ -96,3 +96,28 @@ def test_cached_adult_is_checked_without_io_but_a_minor_never(sqlite_ctx: HeguiC
     gate(minor)
     assert gate.ready(adult)
     assert not gate.ready(minor)  # a hard limit: counted in the shared store before admitting
+
+
+@pytest.mark.parametrize("minutes", [
+    [0, 1, 2, 3],  # one busy session
+    [0, 3, 1, 2, 3],  # a late touch older than the latest
+    [0, 1, 50, 51],  # a pause longer than the gap: a new session (kept touch by touch)
+    [0, 0, 0],  # the same instant
+])
+def test_coalesced_touches_count_what_every_touch_counts(sqlite_ctx: HeguiContext, minutes: list[int]) -> None:
+    from datetime import timedelta
+
+    from hegui.usage.gate import coalesced
+    from hegui.usage.store import DbUsageStore
+
+    store, gap = DbUsageStore(sqlite_ctx.db), timedelta(minutes=30)
+    start = datetime(2026, 3, 2, 23, 58, tzinfo=SH)  # crosses midnight: seconds split over two days
+    every = [(u, start + timedelta(minutes=m)) for u in ("u_every", "u_other") for m in minutes]
+    store.touch_many(every, gap, SH)
+    store.touch_many([("u_coal", t) if u == "u_every" else (u + "2", t) for u, t in coalesced(every, gap)], gap, SH)
+    if max(minutes) - min(minutes) <= 30 and len(minutes) > 2:
+        assert len(coalesced(every, gap)) == 4  # two per user
+    end = start + timedelta(minutes=max(minutes))
+    for day in (end, start):
+        a, b = store.peek("u_every", day, SH), store.peek("u_coal", day, SH)
+        assert (a.today_seconds, a.session_start, a.last_seen) == (b.today_seconds, b.session_start, b.last_seen)
