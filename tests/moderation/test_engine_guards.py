@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from cli_runner import hegui
 from hegui.config import Settings
 from hegui.context import HeguiContext
 from hegui.detect.classifier import EmbeddedClassifier
@@ -143,14 +141,12 @@ def test_classifier_weights_env_var_still_works(monkeypatch: pytest.MonkeyPatch,
     assert Settings().classifier_weights == tmp_path / "mine.npz"
 
 
-@pytest.mark.slow  # two real `hegui moderate` processes, each loading the models: ~20 s here
+@pytest.mark.slow  # two `hegui moderate` runs (the real entry point, in this process), each building the engine
 def test_guard_from_config_file_changes_hegui_moderate(tmp_path: Path, guard_url: str) -> None:
     (tmp_path / "hegui.yaml").write_text(json.dumps({"guards": [_guard(guard_url)]}), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
 
     def moderate(cwd: Path) -> dict[str, Any]:
-        r = subprocess.run([sys.executable, "-m", "hegui", "moderate", TEXT, "--json"], capture_output=True,
-                           text=True, env=env, cwd=cwd, timeout=180)
+        r = hegui("moderate", TEXT, "--json", cwd=cwd)
         assert r.returncode in (0, 1), r.stderr
         out: dict[str, Any] = json.loads(r.stdout)
         return out
