@@ -175,7 +175,7 @@ class BatchScan:
             if key in self._scorers:
                 if classify is not None:
                     todo = [i for i in todo if classify[i]]
-                self._classifier(det, texts, todo, found, errors, failed)
+                self._classifier(det, texts, todo, found, errors, failed, nfkc)
                 continue
             if key in self._screens:
                 if nfkc is None:
@@ -190,13 +190,14 @@ class BatchScan:
         return [self._decide(found[i], errors[i], failed[i]) for i in range(n)]
 
     def _classifier(self, det: Any, texts: Sequence[str], todo: list[int], found: list[list[Finding]],
-                    errors: list[list[str]], failed: list[str | None]) -> None:
+                    errors: list[list[str]], failed: list[str | None], nfkc: list[str] | None) -> None:
+        """``nfkc``: the texts' NFKC forms when the jailbreak screen computed them (shared, not redone)."""
         scorer, cut = self._scorers[id(det)]
         live = [i for i in todo if texts[i].strip()]  # the detector scores blank text as all zeros
         if not live:
             return
         try:
-            probs = scorer.predict([texts[i] for i in live])
+            probs = scorer.predict([texts[i] for i in live], None if nfkc is None else [nfkc[i] for i in live])
         except Exception as err:  # e.g. text the model cannot encode: each text as the engine would
             log.info("batch classifier fell back to single texts: %s: %s", type(err).__name__, err)
             for i in live:
