@@ -7,10 +7,13 @@ import random
 from functools import lru_cache
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hegui.corpus.readers import Document
 from hegui.corpus.scan import BatchScan, JailbreakScreen
 from hegui.corpus.steps import Item, SafetyScan
+from hegui.detect import jailbreak
 from hegui.detect.base import Direction, Finding
 from hegui.detect.classifier.dataset import build_examples
 from hegui.detect.jailbreak import JailbreakDetector
@@ -121,6 +124,32 @@ def test_jailbreak_screen_clears_only_texts_the_detector_finds_nothing_in() -> N
     for text, nf, run in zip(docs, nfkc_many(docs), runs, strict=True):
         if screen.clears(text, nf, bool(run)):
             assert det.detect(text) == []
+
+
+_GAPS = ["", "", "", " ", ".", "_", "-", "\u3000", "，", "x", "9", "_ ."]  # non-word runs, and word characters
+
+
+@st.composite
+def _spread_key(draw: st.DrawFn) -> str:
+    """A squashed key with a gap after each character: nothing, non-word runs, or a word character."""
+    key = draw(st.sampled_from(sorted(jailbreak._SQUASHED)))
+    gaps = draw(st.lists(st.sampled_from(_GAPS), min_size=len(key), max_size=len(key)))
+    return "".join(c + g for c, g in zip(key, gaps, strict=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_spread_key(), st.sampled_from(_GAPS)), max_size=6))
+def test_jailbreak_screen_finds_a_squashed_key_exactly_where_squashing_does(parts: list[str]) -> None:
+    """The screen's one regex search equals removing non-word runs and looking for each squashed key."""
+    text = "".join(parts)
+    squashed = jailbreak._NON_WORD.sub("", text)
+    screen = _screen()
+    assert (screen._squashed_key.search(text) is not None) == any(k in squashed for k in jailbreak._SQUASHED)
+
+
+@lru_cache(maxsize=1)
+def _screen() -> JailbreakScreen:
+    return JailbreakScreen(JailbreakDetector())
 
 
 class _Failing:

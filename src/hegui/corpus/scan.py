@@ -19,6 +19,7 @@ the findings, categories, errors and action ``moderate(text, direction)`` gives,
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,8 +66,10 @@ class JailbreakScreen:
         self.detector = detector
         words = {n for rule in jb.RULES for n in rule.needles}
         self._ac = ahocorasick_rs.AhoCorasick(sorted(words | {w[::-1] for w in words}))
-        self._squashed = tuple(jb._SQUASHED)
-        self._non_word = jb._NON_WORD
+        # a squashed key is in the squashed text (non-word runs removed) exactly where the text has the
+        # key's characters with only non-word characters between them: one search, no squashed copy
+        self._squashed_key = re.compile("|".join(
+            f"(?:{jb._NON_WORD.pattern})?".join(re.escape(c) for c in key) for key in sorted(jb._SQUASHED)))
         b64 = np.zeros(0x10000, dtype=bool)
         for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-":
             b64[ord(ch)] = True
@@ -106,8 +109,7 @@ class JailbreakScreen:
         nlow = nfkc.casefold() if nfkc != text else low
         if nlow is not low and self._ac.find_matches_as_indexes(nlow):
             return False
-        squashed = self._non_word.sub("", nlow)
-        return not any(k in squashed for k in self._squashed)
+        return self._squashed_key.search(nlow) is None
 
 
 class BatchScan:
