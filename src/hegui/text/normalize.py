@@ -151,6 +151,21 @@ def _deleted(mask: _Mask | None) -> npt.NDArray[np.intp] | None:
     return dele - np.arange(len(dele))
 
 
+def _deleted_positions(mask: _Mask | None) -> list[int]:
+    """The False positions of a keep-mask (None: none), by ``bytes.find`` when there are few of them."""
+    if mask is None:
+        return []
+    flags = mask.tobytes()
+    if flags.count(0) > 32:
+        return np.flatnonzero(~mask).tolist()
+    out = []
+    i = flags.find(0)
+    while i >= 0:
+        out.append(i)
+        i = flags.find(0, i + 1)
+    return out
+
+
 def _unfilter(adj: npt.NDArray[np.intp] | None, q: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
     """Positions before filtering of the kept elements ``q`` (the q-th True of the mask)."""
     if adj is None or not len(adj):
@@ -170,26 +185,86 @@ class _IndexMap:
     """
 
     DENSE_MAX = 1 << 16
-    __slots__ = ("_adj1", "_adj2", "_adj3", "_ends", "_n2", "_n3", "_p", "_src")
+    #: ``pairs`` of at most this many spans maps them in Python from the deleted positions (a handful
+    #: per stage) instead of building the dense arrays (several array calls over the whole text)
+    FEW_SPANS = 16
+    __slots__ = ("_adj1", "_adj2", "_adj3", "_dense", "_ends", "_few", "_masks", "_n2", "_n3", "_n_original", "_p",
+                 "_spans", "_src")
 
-    def __init__(self, n_original: int, keep1: _Mask | None, keep2: _Mask | None, keep3: _Mask | None) -> None:
+    def __init__(self, n_original: int, keep1: _Mask | None, keep2: _Mask | None, keep3: _Mask | None,
+                 spans2: _Spans | None = None, runs3: _Spans | None = None) -> None:
+        """``spans2``/``runs3``: the deletions of stages 2 and 3 as spans (see ``_context_steps``), if known."""
+        self._spans = (spans2, runs3)
         self._src: npt.NDArray[np.intp] | None = None
         self._p: npt.NDArray[np.intp] | None = None
         self._ends: npt.NDArray[np.intp] | None = None
         self._adj1 = self._adj2 = self._adj3 = None
-        if n_original <= self.DENSE_MAX:
-            src = keep1.nonzero()[0] if keep1 is not None else np.arange(n_original)
-            self._src = src[keep2] if keep2 is not None else src
-            self._n2 = len(self._src)
-            if keep3 is not None:
-                self._p = keep3.nonzero()[0]
-                self._ends = np.append(self._p[1:], len(keep3))
-            self._n3 = len(self._p) if self._p is not None else self._n2
-            return
+        self._masks = (keep1, keep2, keep3)
+        self._few: tuple[list[int], list[int], list[int], int, int] | None = None
+        self._dense = n_original <= self.DENSE_MAX
+        self._n_original = n_original
+        if self._dense:
+            self._n2 = self._n3 = -1  # set by ``_build_dense``
+            return  # the arrays are built on first need: most callers map a few spans (``pairs``)
         self._adj1, self._adj2, self._adj3 = _deleted(keep1), _deleted(keep2), _deleted(keep3)
         n1 = int(keep1.sum()) if keep1 is not None else n_original
         self._n2 = int(keep2.sum()) if keep2 is not None else n1
         self._n3 = int(keep3.sum()) if keep3 is not None else self._n2
+
+    def _build_dense(self) -> npt.NDArray[np.intp]:
+        """The dense arrays (texts up to ``DENSE_MAX``): ``_src`` and, with squashed runs, ``_p``/``_ends``."""
+        if self._src is not None:
+            return self._src
+        keep1, keep2, keep3 = self._masks
+        src = keep1.nonzero()[0] if keep1 is not None else np.arange(self._n_original)
+        src = src[keep2] if keep2 is not None else src
+        self._n2 = len(src)
+        if keep3 is not None:
+            self._p = p = keep3.nonzero()[0]
+            self._ends = ends = np.empty(len(p), dtype=np.intp)
+            ends[:-1] = p[1:]
+            ends[-1:] = len(keep3)
+        self._n3 = len(self._p) if self._p is not None else self._n2
+        self._src = src  # last: it marks the arrays as built
+        return src
+
+    def _few_lists(self) -> tuple[list[int], list[int], list[int], int, int]:
+        """Per stage the deleted positions minus their rank (Python ints), and the stage-2 and -3 lengths
+        when stage 3 squashed anything (else 0, 0: not needed)."""
+        if self._few is None:
+            keep1, keep2, keep3 = self._masks
+            dele = _deleted_positions(keep1)
+            adj = [[d - i for i, d in enumerate(dele)]]
+            for keep, spans, first in ((keep2, self._spans[0], 0), (keep3, self._spans[1], 1)):
+                if spans is None:  # only the mask: the deleted positions from it
+                    dele = _deleted_positions(keep)
+                    adj.append([d - i for i, d in enumerate(dele)])
+                    continue
+                stage: list[int] = []
+                for a, b in spans:  # each deleted position minus its rank: the same for a whole span
+                    stage += [a + first - len(stage)] * (b - a - first)
+                adj.append(stage)
+            n2 = len(keep3) if keep3 is not None else 0
+            self._few = (adj[0], adj[1], adj[2], n2, n2 - len(adj[2]))
+        return self._few
+
+    def _pairs_few(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """``pairs`` by binary search in the deleted positions of each stage (see ``_unfilter``)."""
+        adj1, adj2, adj3, n2, n3 = self._few_lists()
+        out = []
+        for s, e in spans:
+            j = e - 1
+            if adj3:  # first stage-2 character of run s; last one of run e-1 (up to the next run's start)
+                s += bisect_right(adj3, s)
+                j = j + 1 + bisect_right(adj3, j + 1) - 1 if j + 1 < n3 else n2 - 1
+            if adj2:
+                s += bisect_right(adj2, s)
+                j += bisect_right(adj2, j)
+            if adj1:
+                s += bisect_right(adj1, s)
+                j += bisect_right(adj1, j)
+            out.append((s, j + 1))
+        return out
 
     def _to_original(self, q2: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
         return _unfilter(self._adj1, _unfilter(self._adj2, q2))
@@ -197,10 +272,11 @@ class _IndexMap:
     def batch(self, starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp]
               ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """Original spans of many output spans ``[starts[i], ends[i])`` (non-empty)."""
-        if self._src is not None:
+        if self._dense:
+            src = self._build_dense()
             if self._p is None or self._ends is None:
-                return self._src[starts], self._src[ends - 1] + 1
-            return self._src[self._p[starts]], self._src[self._ends[ends - 1] - 1] + 1
+                return src[starts], src[ends - 1] + 1
+            return src[self._p[starts]], src[self._ends[ends - 1] - 1] + 1
         first = _unfilter(self._adj3, starts)
         if self._adj3 is None or not len(self._adj3):
             last = _unfilter(self._adj3, ends - 1)
@@ -212,11 +288,13 @@ class _IndexMap:
     def pairs(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Original spans of (non-empty, valid) output spans, as Python ints."""
         k = len(spans)
-        src = self._src
-        if src is None:
+        if not self._dense:
             arr = np.array(spans, dtype=np.intp).reshape(k, 2)
             a, b = self.batch(arr[:, 0], arr[:, 1])
             return list(zip(a.tolist(), b.tolist(), strict=True))
+        if k <= self.FEW_SPANS:
+            return self._pairs_few(spans)
+        src = self._build_dense()
         idx = [s for s, _ in spans]
         idx += [e - 1 for _, e in spans]
         pos: list[int] | npt.NDArray[np.intp] = idx
@@ -226,15 +304,18 @@ class _IndexMap:
         return [(vals[i], vals[k + i] + 1) for i in range(k)]
 
     def char_span(self, j: int) -> tuple[int, int]:
-        if self._src is not None:
+        if self._dense:
+            src = self._build_dense()
             if self._p is None or self._ends is None:
-                i = int(self._src[j])
+                i = int(src[j])
                 return i, i + 1
-            return int(self._src[self._p[j]]), int(self._src[self._ends[j] - 1]) + 1
+            return int(src[self._p[j]]), int(src[self._ends[j] - 1]) + 1
         a, b = self.batch(np.array([j], dtype=np.intp), np.array([j + 1], dtype=np.intp))
         return int(a[0]), int(b[0])
 
     def position(self, j: int) -> int:
+        if self._dense:
+            self._build_dense()
         if j < self._n3:
             return self.char_span(j)[0]
         return self.char_span(j - 1)[1] if j > 0 else 0
@@ -262,14 +343,14 @@ class NormalizedText:
     __slots__ = ("_cuts", "_keep", "_keep1", "_maps", "_normalizer", "_s1", "_s2", "original", "text")
 
     def __init__(self, original: str, text: str, s1: _Stage, s2: _Stage, normalizer: Normalizer,
-                 keep: tuple[_Mask | None, _Mask | None, _Mask | None] | None = None,
+                 keep: tuple[_Mask | None, _Mask | None, _Mask | None, _Spans | None, _Spans | None] | None = None,
                  keep1: _Mask | bool = False, cuts: tuple[_Spans, _Spans] | None = None) -> None:
         self.original = original
         self.text = text
         self._s1 = s1
         self._s2 = s2
         self._normalizer = normalizer
-        self._keep = keep  # vectorised path: the deletion masks of stages 1, 2 and 3
+        self._keep = keep  # vectorised path: the deletion masks of stages 1, 2, 3 (and 2, 3 as spans, or None)
         self._cuts = cuts  # short path: spans deleted by stage 1 (of original) and stage 2 (of s1)
         self._keep1 = keep1  # hybrid path: stage 1 vectorised (its mask, or True if nothing was deleted)
         self._maps: list[_StageMap | _IndexMap] | None = None
@@ -296,7 +377,7 @@ class NormalizedText:
                 return self._maps
             if self._keep1 is not False:
                 mask = None if self._keep1 is True else self._keep1
-                maps = [_IndexMap(len(self.original), mask, None, None)]
+                maps = [_IndexMap(len(self.original), mask, None, None, [], [])]
             else:
                 maps = [_StageMap(_translate_edits(self.original, n.table, n.nonunit))]
             if n.separators is not None:
@@ -443,17 +524,20 @@ class Normalizer:
             for i in range(0, len(a), self.chunk_length):
                 self._lut.take(a[i:i + self.chunk_length], out=m[i:i + self.chunk_length])
         keep1: _Mask | None = None
-        if m.max() >= tables.DELETE:
-            if (m == tables.EXPAND).any():
+        top = m.max()
+        if top >= tables.DELETE:
+            if top == tables.EXPAND:  # the largest value the table holds
                 return self._normalize_str(text)  # rare (ß, ﬁ, ⑽ …): the plain str.translate path
             keep1 = m != tables.DELETE
             m = m[keep1]
+        spans2: _Spans | None = None
+        runs3: _Spans | None = None
         if len(m) <= self.chunk_length:
-            out, keep2, keep3 = self._context_steps(m)
+            out, keep2, keep3, spans2, runs3 = self._context_steps(m)
         else:
             out, keep2, keep3 = self._context_steps_chunked(m)
         s3 = _to_str(out)
-        return NormalizedText(text, s3, m, m, self, (keep1, keep2, keep3))
+        return NormalizedText(text, s3, m, m, self, (keep1, keep2, keep3, spans2, runs3))
 
     def _safe_cuts(self, m: npt.NDArray[np.uint32]) -> list[int]:
         """Block boundaries no context step can cross: between two non-separator, different characters."""
@@ -482,7 +566,7 @@ class Normalizer:
         any2 = any3 = False
         cuts = self._safe_cuts(m)
         for a, b in itertools.pairwise(cuts):
-            out, k2, k3 = self._context_steps(m[a:b])
+            out, k2, k3, _spans, _runs = self._context_steps(m[a:b])
             outs.append(out)
             any2 |= k2 is not None
             any3 |= k3 is not None
@@ -492,8 +576,9 @@ class Normalizer:
                 np.concatenate(k3s) if any3 else None)
 
     def _context_steps(self, m: npt.NDArray[np.uint32]
-                       ) -> tuple[npt.NDArray[np.uint32], _Mask | None, _Mask | None]:
-        """Stages 2 and 3 on code points: the result and the deletion masks (None = nothing deleted).
+                       ) -> tuple[npt.NDArray[np.uint32], _Mask | None, _Mask | None, _Spans, _Spans]:
+        """Stages 2 and 3 on code points: the result, the deletion masks (None = nothing deleted), and
+        the same as spans: separator runs cut (of ``m``) and repeat runs squashed (of the stage-2 result).
 
         Separator runs are found by a bytes regex over the per-character class codes (sre skips to
         each separator with a literal-prefix scan; only runs with a CJK character on both sides
@@ -501,6 +586,7 @@ class Normalizer:
         Repeats are checked with one comparison and a count before anything is built.
         """
         keep2: _Mask | None = None
+        spans: _Spans = []
         if self.separators is not None and len(m) > 2:
             classes = self._cls.take(m).tobytes()
             if tables.CLS_SEP in classes:  # an int: ``bytes in bytes`` first raises and clears a TypeError
@@ -510,29 +596,29 @@ class Normalizer:
                     for a, b in spans:
                         keep2[a:b] = False
                     m = m[keep2]
-        m, keep3 = self._squash_steps(m)
-        return m, keep2, keep3
+        m, keep3, runs = self._squash_steps(m)
+        return m, keep2, keep3, spans, runs
 
-    def _squash_steps(self, m: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.uint32], _Mask | None]:
-        """Stage 3 on code points: the result and its deletion mask (None = nothing squashed)."""
+    def _squash_steps(self, m: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.uint32], _Mask | None, _Spans]:
+        """Stage 3 on code points: the result, its deletion mask (None = nothing squashed) and the
+        squashed runs ``[a, b)`` of ``m`` (each keeps its first character)."""
         k = self.steps.squash_repeats_min
         if self.squash is None or len(m) < k:
-            return m, None
-        eq = m[1:] == m[:-1]  # eq[i]: m[i+1] repeats m[i]
-        if np.count_nonzero(eq) < k - 1:  # a run of k needs k-1 repeats: most texts stop here
-            return m, None
-        runs = eq
-        for _ in range(k - 2):
-            runs = runs[1:] & runs[:-1]  # runs[i]: m[i : i+k] all equal
-        if not runs.any():
-            return m, None
-        covered = np.zeros(len(m), dtype=bool)
-        for d in range(k):
-            covered[d:d + len(runs)] |= runs
-        drop = np.zeros(len(m), dtype=bool)
-        drop[1:] = eq & covered[1:]  # every character of a long run but its first
-        keep3 = ~drop
-        return m[keep3], keep3
+            return m, None, []
+        eq = (m[1:] == m[:-1]).tobytes()  # eq[i] == 1: m[i+1] repeats m[i]
+        i = eq.find(self._squash_needle)  # k-1 repeats in a row: a run of k (most texts have none)
+        if i < 0:
+            return m, None, []
+        keep3 = np.ones(len(m), dtype=bool)
+        runs: _Spans = []
+        while i >= 0:  # the first find from after a non-repeat is where a run starts
+            j = eq.find(b"\x00", i + k - 1)
+            if j < 0:
+                j = len(eq)
+            keep3[i + 1:j + 1] = False  # the run is m[i : j+1]; it keeps its first character
+            runs.append((i, j + 1))
+            i = eq.find(self._squash_needle, j + 1)
+        return m[keep3], keep3, runs
 
     def _normalize_short(self, text: str) -> NormalizedText:
         """Short texts: as few array calls as possible (each costs ~0.5 µs, more than the work itself).
@@ -587,7 +673,7 @@ class Normalizer:
                 for a, b in spans:
                     keep2[a:b] = False
                 m2 = m[keep2]
-            m3, keep3 = self._squash_steps(m2)
+            m3, keep3, _runs = self._squash_steps(m2)
             if keep3 is not None:
                 s3 = _to_str(m3)
         return NormalizedText(text, s3, s1, s2, self, None, False, (cuts1, spans or []))  # positional: hot

@@ -1,0 +1,58 @@
+"""The vectorised path's offset map answers the same through each of its ways: a few spans mapped from
+the deleted positions in Python, many spans through the dense arrays, one span at a time."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hegui.text import Normalizer
+from hegui.text.normalize import _IndexMap
+
+# no expanding characters (ß, ﬁ): those texts take the str.translate path, which has no _IndexMap
+ALPHABET = list("炸药藥 .😀\u200b\u200dＡaＢb⑸ⓐрο肆⑤一哈哈哈\u0336\n，。!-kK1")
+VECTOR = Normalizer()
+VECTOR.vector_min_length = 0  # every text on the vectorised path
+CHUNKED = Normalizer()
+CHUNKED.vector_min_length = 0
+CHUNKED.chunk_length = 3  # block-wise: the map has the deletion masks only, not the spans
+REFERENCE = Normalizer()
+
+
+def _all_spans(n: int) -> list[tuple[int, int]]:
+    return [(s, e) for s in range(n) for e in range(s + 1, min(n, s + 4) + 1)]
+
+
+@given(st.text(alphabet=st.sampled_from(ALPHABET), max_size=50), st.data())
+@settings(max_examples=300, deadline=None)
+def test_few_spans_map_like_the_reference(text: str, data: st.DataObject) -> None:
+    ref = REFERENCE._normalize_str(text)
+    spans = _all_spans(len(ref.text))
+    if not spans:
+        return
+    few = data.draw(st.lists(st.sampled_from(spans), min_size=1, max_size=_IndexMap.FEW_SPANS))
+    few.sort()
+    for normalizer in (VECTOR, CHUNKED):
+        nt = normalizer.normalize(text)
+        assert nt.text == ref.text
+        assert nt._spans_to_original_trusted(few) == [ref.span_to_original(s, e) for s, e in few]
+
+
+@given(st.text(alphabet=st.sampled_from(ALPHABET), min_size=8, max_size=50))
+@settings(max_examples=200, deadline=None)
+def test_few_and_many_spans_agree_and_one_at_a_time_after(text: str) -> None:
+    ref = REFERENCE._normalize_str(text)
+    spans = _all_spans(len(ref.text))
+    expected = [ref.span_to_original(s, e) for s, e in spans]
+    nt = VECTOR.normalize(text)
+    few = [nt._spans_to_original_trusted([sp])[0] for sp in spans]  # the Python way, before any array
+    assert few == expected
+    assert nt._spans_to_original_trusted(spans) == expected  # dense arrays when there are many
+    assert [nt.span_to_original(s, e) for s, e in spans] == expected
+
+
+def test_a_squashed_run_at_the_end_maps_to_its_whole_run() -> None:
+    text = "炸药哈哈哈哈 .药" + "好" * 5
+    nt = VECTOR.normalize(text)
+    assert nt.text == "炸药哈药好"
+    assert nt._spans_to_original_trusted([(2, 3), (4, 5), (0, 5)]) == [(2, 6), (9, 14), (0, 14)]
