@@ -105,3 +105,28 @@ def test_long_texts_and_small_groups_take_their_own_paths(monkeypatch: pytest.Mo
     monkeypatch.setattr(batch, "GROUP_CHARS", 1000)
     split = BatchScorer(model).predict(texts)
     assert np.abs(whole - split).max() < 1e-6
+
+
+def test_kernel_compiles_without_a_cache_when_no_cache_directory_is_writable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba refuses ``cache=True`` when neither the package nor the user cache directory is writable:
+    the kernel is then compiled for the process alone and scores the same."""
+    import numba
+
+    from hegui.detect.classifier import kernel
+
+    njit = numba.njit
+
+    def no_cache_dir(*args: object, **kwargs: object) -> object:
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return njit(*args, **kwargs)
+
+    model = EmbeddedClassifier.load_default().model
+    texts = _texts()[:20]
+    cached = BatchScorer(model).predict(texts)
+    monkeypatch.setattr(numba, "njit", no_cache_dir)
+    kernel._compiled.cache_clear()
+    try:
+        assert np.array_equal(BatchScorer(model).predict(texts), cached)
+    finally:
+        kernel._compiled.cache_clear()
