@@ -156,6 +156,16 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def main_thread_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process's main thread alone (the event loop of a uvicorn server)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 @dataclass
 class Result:
     name: str
@@ -164,6 +174,7 @@ class Result:
     errors: int = 0
     wall: float = 0.0
     cpu: float = 0.0  # the proxy's CPU seconds over ``sent`` requests (warm-up included)
+    cpu_main: float = 0.0  # of which its main thread (the event loop); the rest is other threads and children
     sent: int = 0
 
     def merge(self, other: Result) -> None:
@@ -172,6 +183,7 @@ class Result:
         self.errors += other.errors
         self.wall += other.wall
         self.cpu += other.cpu
+        self.cpu_main += other.cpu_main
         self.sent += other.sent
 
     def pct(self, p: float, which: str = "latencies") -> float:
@@ -337,11 +349,14 @@ def component_floors(workdir: Path, n: int = 200) -> list[tuple[str, float, floa
     conversation = [{"role": "user", "content": PROMPT_1KB}]
     pieces = [TEXT_1KB[:16], TEXT_1KB[16:]]  # as the answer reaches hegui: a first piece, then the rest
 
-    def streamed() -> None:
+    def streamed(parts: list[str] = pieces) -> None:
         sm = StreamModerator(engine)
-        for p in pieces:
+        for p in parts:
             sm.feed(p)
         sm.finish()
+
+    # a model that sends one 16-character piece at a time, each fed alone (the gateway feeds what has arrived)
+    one_by_one = [TEXT_1KB[i:i + 16] for i in range(0, len(TEXT_1KB), 16)]
 
     def record() -> Exchange:
         return Exchange(record_id=str(uuid.uuid4()), ts=datetime.now(UTC), endpoint="chat.completions",
@@ -354,6 +369,7 @@ def component_floors(workdir: Path, n: int = 200) -> list[tuple[str, float, floa
         ("input moderation (conversation, 1 KB)", lambda: engine.moderate_conversation(conversation)),
         ("output moderation (1 KB, non-stream)", lambda: engine.moderate(TEXT_1KB, "output")),
         ("stream moderator (1 KB in 2 pieces + finish)", streamed),
+        ("stream moderator (1 KB in 16-char pieces, each fed alone, + finish)", lambda: streamed(one_by_one)),
         ("audit record sealed (JSON + AES-GCM)", lambda: seal_content(ctx.keys, one.record_id, one.content)),
         ("audit record committed alone (SQLite, synchronous=FULL)", lambda: append(ctx.db, ctx.keys, [record()])),
     ]
@@ -442,9 +458,10 @@ def main() -> None:
                         for name, url, headers in targets:
                             t_start = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                             warm = min(20, total) if rnd == 0 else 4
-                            cpu0 = cpu_seconds(pids[name])
+                            cpu0, main0 = cpu_seconds(pids[name]), main_thread_cpu_seconds(pids[name])
                             r = asyncio.run(load(name, url, headers, stream, conc, total // rounds, warmup=warm))
                             r.cpu, r.sent = cpu_seconds(pids[name]) - cpu0, warm + total // rounds
+                            r.cpu_main = main_thread_cpu_seconds(pids[name]) - main0
                             acc[name].merge(r)
                             if name == "hegui":
                                 windows.setdefault(kind, []).append(
@@ -453,7 +470,8 @@ def main() -> None:
                         results[f"{name}|{kind}"] = {
                             "p50_ms": r.pct(50), "p99_ms": r.pct(99), "ttft_p50_ms": r.pct(50, "ttft"),
                             "rps": len(r.latencies) / r.wall if r.wall else 0.0, "errors": r.errors,
-                            "n": len(r.latencies), "cpu_ms": r.cpu / r.sent * 1000 if r.sent else float("nan")}
+                            "n": len(r.latencies), "cpu_ms": r.cpu / r.sent * 1000 if r.sent else float("nan"),
+                            "cpu_main_ms": r.cpu_main / r.sent * 1000 if r.sent else float("nan")}
             split = audit_breakdown(work, hbase, windows)
             floors = component_floors(work, 50 if args.quick else 200)
         finally:
@@ -481,6 +499,17 @@ def main() -> None:
                 ttft = f"{row['ttft_p50_ms']:.2f}" if mode == "stream" else "—"
                 print(f"| {mode} | {conc} | {name} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {oh50} | {oh99} | "
                       f"{ttft} | {row['rps']:.0f} | {row['cpu_ms']:.2f} | {row['errors']} |")
+    print("\nCPU ms per request by thread (main thread = the event loop; other = background threads and child "
+          "processes: for hegui the audit writer, the usage-counter writer and worker threads):\n")
+    print("| mode | clients | proxy | main thread | other threads | total |")
+    print("|---|---|---|---|---|---|")
+    for mode in ("json", "stream"):
+        for conc in (1, 64):
+            for name in ("floor", "hegui", "litellm"):
+                row = results.get(f"{name}|{mode}|{conc}")
+                if row is not None:
+                    print(f"| {mode} | {conc} | {name} | {row['cpu_main_ms']:.2f} | "
+                          f"{row['cpu_ms'] - row['cpu_main_ms']:.2f} | {row['cpu_ms']:.2f} |")
     print("\nWhere hegui's time goes (server side, from the audit records; p50 per exchange):\n")
     print("| mode | clients | moderation engine ms | rest of hegui ms (auth, parsing, relay, label, queueing) "
           "| exchanges |")
