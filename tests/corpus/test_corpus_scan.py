@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import random
+from collections.abc import Callable
 from functools import lru_cache
 
 import pytest
@@ -145,6 +146,33 @@ def test_jailbreak_screen_finds_a_squashed_key_exactly_where_squashing_does(part
     squashed = jailbreak._NON_WORD.sub("", text)
     screen = _screen()
     assert (screen._squashed_key.search(text) is not None) == any(k in squashed for k in jailbreak._SQUASHED)
+
+
+_B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
+_HEX_CHARS = "0123456789abcdefABCDEF:,-xX\\"
+
+
+def _has_run(text: str, inside: Callable[[str], bool]) -> bool:
+    run = 0
+    for ch in text:
+        run = run + 1 if inside(ch) else 0
+        if run >= 16:
+            return True
+    return False
+
+
+# runs around 16 characters of either alphabet (hex runs with whitespace), cut by characters of neither
+_PAYLOAD_PIECE = st.one_of(st.text(alphabet="aZ09+/=_-", min_size=14, max_size=17),
+                           st.text(alphabet="af09:,xX\\ \t\u3000", min_size=14, max_size=17),
+                           st.text(alphabet="g中😀\x00。", min_size=1, max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_PAYLOAD_PIECE, max_size=4).map("".join), max_size=6))
+def test_jailbreak_screen_payload_runs_are_runs_of_16_in_either_alphabet(texts: list[str]) -> None:
+    want = [_has_run(t, lambda c: c in _B64_CHARS) or _has_run(t, lambda c: c in _HEX_CHARS or c.isspace())
+            for t in texts]
+    assert _screen().payload_runs(texts).tolist() == want
 
 
 @lru_cache(maxsize=1)

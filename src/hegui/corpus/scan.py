@@ -32,6 +32,7 @@ from hegui.detect.base import Detector, Direction, Finding
 log = logging.getLogger(__name__)
 
 CLASSIFIER_MARGIN = 1e-3  # batch and single scores differ by float rounding only (~1e-7)
+_B64, _HEX = 1, 2  # JailbreakScreen's alphabet bits
 _RANK = {"allow": 0, "disclaim": 1, "mask": 2, "refuse": 3, "block": 4}
 
 
@@ -70,32 +71,36 @@ class JailbreakScreen:
         # key's characters with only non-word characters between them: one search, no squashed copy
         self._squashed_key = re.compile("|".join(
             f"(?:{jb._NON_WORD.pattern})?".join(re.escape(c) for c in key) for key in sorted(jb._SQUASHED)))
-        b64 = np.zeros(0x10000, dtype=bool)
+        # per character of the Basic Plane: bit 1 = base64 alphabet, bit 2 = hex payload alphabet
+        alphabets = np.zeros(0x10000, dtype=np.uint8)
         for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-":
-            b64[ord(ch)] = True
-        hexish = np.zeros(0x10000, dtype=bool)
+            alphabets[ord(ch)] |= _B64
         for ch in "0123456789abcdefABCDEF:,-xX\\":
-            hexish[ord(ch)] = True
+            alphabets[ord(ch)] |= _HEX
         for c in range(0x10000):
             if chr(c).isspace():
-                hexish[c] = True
-        self._b64, self._hex = b64, hexish
+                alphabets[c] |= _HEX
+        self._alphabets = alphabets
 
     def payload_runs(self, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
-        """Per text: whether it has 16 characters in a row of the base64 or the hex alphabet."""
+        """Per text: whether it has 16 characters in a row of the base64 or the hex alphabet.
+
+        Over the texts joined by U+0000 (in neither alphabet): per alphabet, the positions outside it;
+        a gap of more than 16 between two of them is such a run."""
         out = np.zeros(len(texts), dtype=bool)
         if not texts:
             return out
         joined = "\x00".join(texts)
         cps = np.minimum(np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32), 0xFFFF)
-        lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-        doc_of = np.repeat(np.arange(len(texts)), lens + 1)[: cps.size]
-        for table in (self._b64, self._hex):
-            m = table[cps]
-            run = np.concatenate(([0], np.cumsum(m, dtype=np.int64)))
-            hit = np.flatnonzero(run[16:] - run[:-16] == 16)  # m[i:i+16] all set
-            if hit.size:
-                out[np.unique(doc_of[hit])] = True
+        codes = self._alphabets[cps]
+        lens = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+        doc_starts = np.cumsum(lens) - lens
+        for bit in (_B64, _HEX):
+            outside = np.flatnonzero((codes & bit) == 0)
+            bounds = np.concatenate(([-1], outside, [cps.size]))
+            runs = np.flatnonzero(np.diff(bounds) > 16)
+            if runs.size:
+                out[np.searchsorted(doc_starts, bounds[runs] + 1, side="right") - 1] = True
         return out
 
     def clears(self, text: str, nfkc: str, payload_run: bool) -> bool:
