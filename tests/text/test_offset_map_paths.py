@@ -56,3 +56,26 @@ def test_a_squashed_run_at_the_end_maps_to_its_whole_run() -> None:
     nt = VECTOR.normalize(text)
     assert nt.text == "炸药哈药好"
     assert nt._spans_to_original_trusted([(2, 3), (4, 5), (0, 5)]) == [(2, 6), (9, 14), (0, 14)]
+
+
+@given(st.integers(min_value=0, max_value=60).flatmap(
+    lambda n: st.tuples(st.just(n), st.lists(st.integers(min_value=0, max_value=n), max_size=12, unique=True))))
+@settings(max_examples=300, deadline=None)
+def test_cut_mask_is_false_exactly_on_the_spans(case: tuple[int, list[int]]) -> None:
+    import numpy as np
+
+    from hegui.text import normalize
+
+    n, points = case
+    points.sort()
+    spans = [(a, b) for a, b in zip(points[::2], points[1::2], strict=False) if a < b]
+    expected = np.ones(n, dtype=bool)
+    for a, b in spans:
+        expected[a:b] = False
+    assert normalize._cut_mask(n, spans).tolist() == expected.tolist()
+    saved = normalize._KEPT_CUT
+    normalize._KEPT_CUT = saved[:1]  # more stretches than the pattern holds: the per-span fallback
+    try:
+        assert normalize._cut_mask(n, spans).tolist() == expected.tolist()
+    finally:
+        normalize._KEPT_CUT = saved

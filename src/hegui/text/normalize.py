@@ -166,6 +166,28 @@ def _deleted_positions(mask: _Mask | None) -> list[int]:
     return out
 
 
+#: True, False, True, … : the values of the alternating kept and cut stretches ``_cut_mask`` repeats
+_KEPT_CUT = np.resize(np.array([True, False]), (1 << 17) + 1)
+
+
+def _cut_mask(n: int, spans: _Spans) -> _Mask:
+    """Keep-mask of length ``n`` with the (sorted, disjoint) spans ``[a, b)`` False, by one ``np.repeat``
+    of the stretch lengths (a slice assignment per span costs more from about three spans on)."""
+    lengths = []
+    p = 0
+    for a, b in spans:
+        lengths.append(a - p)
+        lengths.append(b - a)
+        p = b
+    lengths.append(n - p)
+    if len(lengths) > len(_KEPT_CUT):
+        keep = np.ones(n, dtype=bool)
+        for a, b in spans:
+            keep[a:b] = False
+        return keep
+    return np.repeat(_KEPT_CUT[:len(lengths)], lengths)
+
+
 def _unfilter(adj: npt.NDArray[np.intp] | None, q: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
     """Positions before filtering of the kept elements ``q`` (the q-th True of the mask)."""
     if adj is None or not len(adj):
@@ -592,9 +614,7 @@ class Normalizer:
             if tables.CLS_SEP in classes:  # an int: ``bytes in bytes`` first raises and clears a TypeError
                 spans = [r.span() for r in _SEP_RUN.finditer(classes)]
                 if spans:
-                    keep2 = np.ones(len(m), dtype=bool)
-                    for a, b in spans:
-                        keep2[a:b] = False
+                    keep2 = _cut_mask(len(m), spans)
                     m = m[keep2]
         m, keep3, runs = self._squash_steps(m)
         return m, keep2, keep3, spans, runs
@@ -669,10 +689,7 @@ class Normalizer:
                 and len(s2) >= self.steps.squash_repeats_min:
             m2 = m
             if spans is not None:
-                keep2 = np.ones(len(m), dtype=bool)
-                for a, b in spans:
-                    keep2[a:b] = False
-                m2 = m[keep2]
+                m2 = m[_cut_mask(len(m), spans)]
             m3, keep3, _runs = self._squash_steps(m2)
             if keep3 is not None:
                 s3 = _to_str(m3)
