@@ -79,3 +79,15 @@ def test_cut_mask_is_false_exactly_on_the_spans(case: tuple[int, list[int]]) -> 
         assert normalize._cut_mask(n, spans).tolist() == expected.tolist()
     finally:
         normalize._KEPT_CUT = saved
+
+
+@given(st.lists(st.booleans(), max_size=120))
+@settings(max_examples=200, deadline=None)
+def test_deleted_positions_are_the_false_entries_few_or_many(flags: list[bool]) -> None:
+    import numpy as np
+
+    from hegui.text.normalize import _deleted_positions
+
+    mask = np.array(flags, dtype=bool)
+    assert _deleted_positions(mask) == [i for i, keep in enumerate(flags) if not keep]
+    assert _deleted_positions(None) == []

@@ -156,11 +156,11 @@ def _deleted_positions(mask: _Mask | None) -> list[int]:
     if mask is None:
         return []
     flags = mask.tobytes()
-    if flags.count(0) > 32:
-        return np.flatnonzero(~mask).tolist()
-    out = []
+    out: list[int] = []
     i = flags.find(0)
     while i >= 0:
+        if len(out) == 32:  # many: one array pass is cheaper than a find each
+            return np.flatnonzero(~mask).tolist()
         out.append(i)
         i = flags.find(0, i + 1)
     return out
