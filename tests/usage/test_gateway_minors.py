@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from usage_kit import MINOR_ONLY_TERM, Gw, running
 
 from hegui.context import HeguiContext
@@ -155,3 +156,24 @@ def test_naming_an_unknown_guardian_is_refused(sqlite_ctx: HeguiContext) -> None
         r = gw.http.post("/v1/identity/guardian", json={"guardian_user_id": "u_nobody"},
                          headers={"authorization": f"Bearer {minor.api_key}"})
         assert r.status_code == 404 and "unknown guardian" in r.json()["error"]["message"]
+
+
+def test_usage_touches_still_gathering_are_written_when_the_gateway_stops(
+        sqlite_ctx: HeguiContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from hegui.identity.accounts import authenticate
+    from hegui.usage.gate import _TouchWriter
+    from hegui.usage.store import DbUsageStore
+
+    monkeypatch.setattr(_TouchWriter, "LINGER_SECONDS", 600.0)  # nothing after the first batch goes by itself
+    with running(sqlite_ctx, MORNING) as gw:
+        key = _user(gw, date(1990, 1, 1))
+        for _ in range(3):  # the background writer gathers these touches for a while before writing them
+            assert gw.chat(key).status_code == 200
+            gw.clock.advance(minutes=2)
+    principal = authenticate(sqlite_ctx.db, key)
+    assert principal is not None
+    snap = DbUsageStore(sqlite_ctx.db).peek(principal.user_id, MORNING, SH)
+    assert snap.last_seen == MORNING + timedelta(minutes=4)  # the last exchange, written at shutdown
+    assert snap.today_seconds == 4 * 60

@@ -66,6 +66,10 @@ def create_app(ctx: HeguiContext, *, engine: Any = None, usage_checks: Sequence[
             yield
         finally:
             gc.unfreeze()
+            for check in app.state.gateway.usage_checks:  # usage touches still gathering (up to 0.25 s) are written
+                flush = getattr(check, "flush", None)
+                if flush is not None:
+                    await anyio.to_thread.run_sync(flush)
             await writer.close()  # everything queued is committed before the process exits
             await pool.aclose()
             if limiter is not None:

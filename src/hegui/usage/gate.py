@@ -200,6 +200,7 @@ class UsageGate:
     def flush(self) -> None:
         """Wait until every end-of-exchange touch submitted so far is written."""
         if self._last is not None:
+            self._ends.hurry()
             self._last.result()
 
 
@@ -223,6 +224,7 @@ class _TouchWriter:
         self._q: queue.SimpleQueue[tuple[str, datetime, Future[None]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._hurry = threading.Event()  # set by ``hurry()``: write what is queued without gathering more
 
     def submit(self, user_id: str, now: datetime) -> Future[None]:
         if self._thread is None:
@@ -234,13 +236,18 @@ class _TouchWriter:
         self._q.put((user_id, now, fut))
         return fut
 
+    def hurry(self) -> None:
+        """Write what is queued now instead of at the end of the gathering time (``flush``, shutdown)."""
+        self._hurry.set()
+
     def _run(self) -> None:
         next_batch = 0.0  # monotonic time before which a new batch waits (gathering touches)
         while True:
             batch = [self._q.get()]
             wait = next_batch - time.monotonic()
             if wait > 0:
-                time.sleep(wait)
+                self._hurry.wait(wait)
+            self._hurry.clear()
             while len(batch) < self.MAX_BATCH:
                 try:
                     batch.append(self._q.get_nowait())
