@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import replace
 from itertools import accumulate, islice
@@ -73,14 +73,17 @@ FINISH_ONLY: dict[str, frozenset[str]] = {"output": frozenset({"jailbreak"})}
 """Span detectors that judge only the full text at ``finish()``, per direction (see module doc)."""
 
 
-_SIGNIFICANT: dict[str, bool] = {}  # per character, filled as characters are seen (bounded by Unicode)
+class _Significance(dict[str, int]):
+    """1 for a significant character, 0 otherwise; filled as characters are seen (bounded by Unicode).
+    A dict with ``__missing__``, so ``map(_SIGNIFICANT.__getitem__, text)`` stays in C for known ones."""
+
+    def __missing__(self, ch: str) -> int:
+        v = self[ch] = int(not ch.isspace() and unicodedata.category(ch)[0] not in _INSIGNIFICANT)
+        return v
 
 
-def _significant(ch: str) -> bool:
-    known = _SIGNIFICANT.get(ch)
-    if known is None:
-        known = _SIGNIFICANT[ch] = not ch.isspace() and unicodedata.category(ch)[0] not in _INSIGNIFICANT
-    return known
+_SIGNIFICANT = _Significance()
+_significant = _SIGNIFICANT.__getitem__
 
 
 class StreamModerator:
@@ -116,6 +119,8 @@ class StreamModerator:
             self._normalize = lexicons[0].normalize
         elif engine.normalizer is not None:
             self._normalize = engine.normalizer.normalize
+        self._term_window = 0
+        self._w = self.window()  # the last known held-back size; asked again before every release
 
     @property
     def text(self) -> str:
@@ -136,7 +141,8 @@ class StreamModerator:
 
     def window(self) -> int:
         """Held-back size W in significant characters (see module doc)."""
-        return (max(self.engine.term_window(), self.engine.pii_window(self.direction))
+        self._term_window = self.engine.term_window()
+        return (max(self._term_window, self.engine.pii_window(self.direction))
                 + self.engine.pack.moderation.stream_window_extra_chars)
 
     # ---- the calls -----------------------------------------------------------------------------------
@@ -147,7 +153,10 @@ class StreamModerator:
             return ""
         self._buf += chunk
         self._sig += islice(accumulate(map(_significant, chunk), initial=self._sig[-1]), 1, None)
-        w = self.window()
+        lo = self._released
+        if self._back(len(self._buf), self._w, lo) - lo < self.step:
+            return ""  # not due by the last known window: skip asking the engine for it on every chunk
+        w = self._w = self.window()  # fresh before any release (a lexicon reload may have widened it)
         r = self._release_point(w)
         if r - self._released < self.step:
             return ""
@@ -187,7 +196,7 @@ class StreamModerator:
         r = self._back(len(buf), w, lo)
         if r - lo < self.step:  # the normalised point is never later: skip normalising
             return lo
-        if self._normalize is not None and self.engine.term_window() > 0:
+        if self._normalize is not None and self._term_window > 0:  # as of the window() asked just before
             r = min(r, self._normalised_release_point(w))
         # a trailing run of identical characters may still be squashed: hold it whole
         while lo < r < len(buf) and buf[r - 1] == buf[r]:
@@ -203,13 +212,14 @@ class StreamModerator:
             base = self._back(len(buf), n)
             nt = self._normalize(buf[base:])
             t = nt.text
-            k = len(t)
-            count = 0
-            while k > 0 and count < w:
-                k -= 1
-                if _significant(t[k]):
-                    count += 1
-            if count >= w or base == 0:
+            # k: where the last w significant characters of t begin (0 if t has fewer)
+            counts = list(accumulate(map(_significant, reversed(t))))  # counts[i]: significant in t[-1 - i:]
+            i = bisect_left(counts, w) if w > 0 else -1
+            if i < len(counts):
+                k, enough = len(t) - 1 - i, True
+            else:
+                k, enough = 0, False
+            if enough or base == 0:
                 break
             n *= 2  # squashed runs made the look-back too short: widen it
         while 0 < k < len(t) and t[k - 1] == t[k]:
