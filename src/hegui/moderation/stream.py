@@ -115,10 +115,14 @@ class StreamModerator:
             if callable(getattr(d, "stream_detector", None))}
         self._normalize: Callable[[str], NormalizedText] | None = None
         lexicons = engine.lexicons()
-        if lexicons:
+        # the shared form: the lexicon (and proximity rules) of the check that follows a release point
+        # normalise the very same piece, and reuse this result (``Normalizer.normalize_shared``)
+        nz = getattr(lexicons[0], "normalizer", None) if lexicons else engine.normalizer
+        if nz is not None:
+            self._normalize = nz.normalize_shared
+        elif lexicons:
             self._normalize = lexicons[0].normalize
-        elif engine.normalizer is not None:
-            self._normalize = engine.normalizer.normalize
+        self._piece: tuple[int, str] | None = None  # (start, text) the last release point normalised
         self._term_window = 0
         self._w = self.window()  # the last known held-back size; asked again before every release
 
@@ -208,9 +212,12 @@ class StreamModerator:
         assert self._normalize is not None
         buf = self._buf
         n = 2 * w + 2
+        check_start = self._back(self._released, w)  # where the following check's look-back starts
         while True:
-            base = self._back(len(buf), n)
-            nt = self._normalize(buf[base:])
+            base = min(self._back(len(buf), n), check_start)  # a longer look-back only adds context
+            piece = buf[base:]
+            self._piece = (base, piece)
+            nt = self._normalize(piece)
             t = nt.text
             # k: where the last w significant characters of t begin (0 if t has fewer)
             counts = list(accumulate(map(_significant, reversed(t))))  # counts[i]: significant in t[-1 - i:]
@@ -231,7 +238,9 @@ class StreamModerator:
     def _check_and_release(self, r: int, w: int, *, final: bool) -> str:
         buf = self._buf
         start = self._back(self._released, w)  # look-back for context
-        seg = buf[start:]
+        last, self._piece = self._piece, None
+        seg = last[1] if last is not None and last[0] == start and len(last[1]) == len(buf) - start \
+            else buf[start:]  # the same object as the release point's: its normalisation is reused
         findings, errors, failed = self.engine.run_detectors(seg, self.direction, self._span_dets)
         self._errors += [e for e in errors if e not in self._errors]
         if failed is not None:
