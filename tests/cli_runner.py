@@ -116,23 +116,24 @@ def _exit_code(entry: Callable[[], None], err: TextIO) -> int:
     return 0
 
 
+def _set_environ(env: dict[str, str]) -> None:
+    """Make ``os.environ`` exactly ``env``, key by key (so keys that stay the same never vanish)."""
+    for k in [k for k in os.environ if k not in env]:
+        del os.environ[k]
+    for k, v in env.items():
+        if os.environ.get(k) != v:
+            os.environ[k] = v
+
+
 @contextmanager
 def _environ(env: dict[str, str]) -> Iterator[None]:
-    """``os.environ`` is exactly ``env`` meanwhile (changed key by key, so unchanged keys never vanish)."""
+    """``os.environ`` is exactly ``env`` meanwhile."""
     saved = dict(os.environ)
     try:
-        for k in [k for k in os.environ if k not in env]:
-            del os.environ[k]
-        for k, v in env.items():
-            if os.environ.get(k) != v:
-                os.environ[k] = v
+        _set_environ(env)
         yield
     finally:
-        for k in [k for k in os.environ if k not in saved]:
-            del os.environ[k]
-        for k, v in saved.items():
-            if os.environ.get(k) != v:
-                os.environ[k] = v
+        _set_environ(saved)
 
 
 @contextmanager
