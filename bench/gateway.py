@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -93,7 +94,8 @@ def run_fake_upstream(port: int) -> None:
         async with server:
             await server.serve_forever()
 
-    asyncio.run(serve())
+    with contextlib.suppress(KeyboardInterrupt):  # the parent stops it with SIGINT: no traceback on stderr
+        asyncio.run(serve())
 
 
 def run_floor(port: int, upstream_url: str) -> None:
