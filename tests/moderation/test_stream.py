@@ -163,7 +163,8 @@ def test_recheck_cost_bounded_per_check() -> None:
     assert out == text
     w = sm.window()
     assert max(rec.lengths) <= 3 * w + sm.step + 20  # a window, never the whole text
-    assert len(rec.lengths) <= len(text) // sm.step + 2
+    # per release: one check of the held text, one of the prefix to be released judged on its own
+    assert len(rec.lengths) <= 2 * (len(text) // sm.step) + 2
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +227,20 @@ def test_lexicon_and_classifier_signals_release_an_uncorroborated_hit() -> None:
     out = sm.feed(text) + sm.finish()
     assert not sm.stopped and out == text
     assert sm.decision is not None and sm.decision.action == "allow"
+
+
+@pytest.mark.parametrize("piece", [1, 3, 1000])
+@pytest.mark.parametrize("lead", range(12))
+def test_a_released_prefix_never_ends_on_a_term_whose_allow_phrase_is_still_held(piece: int, lead: int) -> None:
+    """炸药配方 alone is blocked; 炸药配方史 is allowed. Released up to 炸药配方 with 史 still held, a client
+    whose stream is cut there would keep the bare term (found by the shipped-lexicon property test).
+    ``lead`` shifts where the release points fall."""
+    eng = engine()
+    text = "课" * lead + "炸药配方史" + "是一门讲工业发展的历史课程。" * 20  # longer than the held-back window
+    assert eng.moderate(text, "output").action == "allow"
+    sm = StreamModerator(eng)
+    for i in range(0, len(text), piece):
+        sm.feed(text[i:i + piece])
+        assert not eng.moderate(text[:sm.released_chars], "output").blocked, (piece, sm.released_chars)
+    sm.finish()
+    assert sm.decision is not None and sm.decision.action == "allow" and sm.released_chars == len(text)

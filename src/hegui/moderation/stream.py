@@ -35,6 +35,11 @@ the moderator keeps every ruling it has seen and pairs them over all of them: th
 soon as both name the risk, and its verdict is the whole text's. A lexicon hit still unpaired when
 its text is due is released (it does not count on its own in that mode).
 
+A release never leaves the client holding a prefix that is blocked on its own: context after the
+release point can cancel a hit (an allow phrase around a term, a proximity rule's exclusion), so the
+prefix about to be released is judged alone as well and the release point moved back before
+anything blocking in it (``_clean_prefix_end``).
+
 On a violation the moderator stops: ``stopped`` is true, ``decision`` says why, ``feed`` and
 ``finish`` return nothing more, and the caller sends ``replacement`` (the pack's refusal text)
 and ends the stream. Masking findings (PII in output by default) are masked in the released text;
@@ -260,9 +265,14 @@ class StreamModerator:
         if self.engine.corroborates:  # an unpaired lexicon hit does not count (yet): nothing to mask
             masks = [x for x in masks if any(_same(x, y) for y in counting)]
         if not final:
-            for x in masks:  # never cut a value to be masked: hold it whole
-                if x.finding.start < r < x.finding.end:
-                    r = max(x.finding.start, self._released)
+            while r > self._released:
+                held = r
+                for x in masks:  # never cut a value to be masked: hold it whole
+                    if x.finding.start < r < x.finding.end:
+                        r = max(x.finding.start, self._released)
+                r = self._clean_prefix_end(start, r, minor)
+                if r == held:
+                    break
         new = [x for x in rulings if x.finding.start < r]
         self._rulings += [x for x in new if not any(_same(x, y) for y in self._rulings)]
         if r <= self._released:
@@ -274,6 +284,27 @@ class StreamModerator:
             piece = self.engine.mask(piece_masks, piece, self.context)
         self._released = r
         return piece
+
+    def _clean_prefix_end(self, start: int, r: int, minor: bool) -> int:
+        """``r`` moved back until what the client would then hold, judged on its own, shows nothing
+        blocking. Context after ``r`` can cancel a hit that a prefix ending at ``r`` shows bare: the allow
+        phrase 洗钱通道诈骗 around the term 洗钱通道, a proximity rule's exclusion, a longer number around
+        a mobile-like one. A client whose stream is cut right there would keep the bare text."""
+        while r > self._released:
+            findings, _errors, failed = self.engine.run_detectors(self._buf[start:r], self.direction,
+                                                                  self._span_dets)
+            if failed is not None:
+                return self._released  # hold everything: the next full check fails closed
+            rulings = self.engine.rulings([_shift(f, start) for f in findings], self.direction, minor,
+                                          corroborate=False)
+            if self.engine.corroborates:
+                paired = {id(x) for x in self.engine.corroborated(self._rulings + rulings)}
+                rulings = [x for x in rulings if id(x) in paired]
+            bad = [x.finding.start for x in rulings if x.action in BLOCKING and x.finding.end > self._released]
+            if not bad:
+                return r
+            r = max(min(bad), self._released)
+        return r
 
     def _check_growing(self) -> bool:
         """Whole-text detectors' early findings (only what the final text will have too); True if stopped."""
