@@ -25,6 +25,7 @@ def test_engine_picks_up_lexicon_change_without_restart(ctx: HeguiContext, engin
     assert isinstance(registry, LexiconRegistry)
     registry.check_interval = 0
     assert engine.moderate("这里有测试政治词乙").action == "allow"
+    registry.wait(30)  # that call's version check, so that the change below is seen by the next one
     LexiconService(ctx).add("测试政治词乙", "A1.2", 3)
     engine.moderate("warm-up")  # notices the new version, rebuilds in the background
     registry.wait(30)

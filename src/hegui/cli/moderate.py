@@ -161,6 +161,7 @@ def moderate_command(
     context = ModerationContext(language=lang, minor=minor) if (lang or minor) else None  # type: ignore[arg-type]
     engine = _engine(use_db, models)
     if jsonl is not None:
+        engine.compile_kernels()  # a file of texts: worth the kernels' start cost
         if _run_jsonl(engine, jsonl, out, dir_, context):
             raise typer.Exit(1)
         return

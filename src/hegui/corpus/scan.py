@@ -127,6 +127,8 @@ class BatchScan:
 
         self.engine = engine
         self.direction: Direction = direction
+        if hasattr(engine, "compile_kernels"):
+            engine.compile_kernels()
         self._scorers: dict[int, tuple[BatchScorer, npt.NDArray[np.float64]]] = {}
         self._screens: dict[int, JailbreakScreen] = {}
         for det in engine.detectors:

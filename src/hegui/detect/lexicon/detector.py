@@ -16,13 +16,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ahocorasick_rs
+import numpy as np
 
 from hegui.detect.base import Direction, Finding
+from hegui.detect.lexicon.automaton import CompiledAutomaton
 from hegui.detect.lexicon.entry import AllowPhrase, LexiconEntry
 from hegui.detect.lexicon.pinyin import pinyin_variants
 from hegui.policy.pack import NormalisationSteps
-from hegui.text import NormalizedText, Normalizer
+from hegui.text import NormalizedText, Normalizer, kernel
 from hegui.text.batch import canonical_forms
+from hegui.text.kernel import KernelTables
+from hegui.text.normalize import _to_array
 
 _TERM, _PINYIN, _ALLOW = 0, 1, 2
 
@@ -76,8 +80,14 @@ class LexiconDetector:
 
     name = "lexicon"
 
+    #: texts at least this long take the compiled path when there is one (shorter ones: the share of
+    #: their normalisation with the other detectors of a check is worth more)
+    compiled_min_length = 300
+
     def __init__(self, entries: Iterable[LexiconEntry], steps: NormalisationSteps | None = None,
-                 allow: Iterable[AllowPhrase] = (), version: int | None = None) -> None:
+                 allow: Iterable[AllowPhrase] = (), version: int | None = None, compiled: bool | None = None) -> None:
+        """``compiled``: also build the compiled automaton (``automaton.py``) for long texts; None (the
+        default): if ``hegui.text.kernel.load()`` has run in this process."""
         self.steps = steps or NormalisationSteps()
         self.normalizer = Normalizer(self.steps)
         self.version = version
@@ -142,6 +152,42 @@ class LexiconDetector:
         self._single: list[tuple[int, int, str, int] | None] = [
             (pl[0][0], pl[0][1], self._cats[pl[0][1]], self._sevs[pl[0][1]])
             if len(pl) == 1 and pl[0][0] != _ALLOW else None for pl in payloads]
+        self._compiled: CompiledAutomaton | None = None
+        self._ktables: KernelTables | None = None
+        if compiled or (compiled is None and kernel.loaded()):
+            self.compile_kernel()
+
+    def compile_kernel(self) -> None:
+        """Build the compiled automaton now (loading the kernels first), if not built yet: batch callers
+        (corpus audit, ``hegui moderate --jsonl``) call it on detectors built before they loaded them.
+        The detector's results do not change; only texts of ``compiled_min_length`` or more get faster."""
+        if self._compiled is not None or self._ac is None:
+            return
+        kernel.load()
+        self._ktables = KernelTables(self.steps)
+        self._compiled = self._compile()  # last: ``detect`` takes the compiled path once this is set
+
+    def _compile(self) -> CompiledAutomaton:
+        """The patterns and the resolution rules of ``_resolve`` in the compiled automaton's terms."""
+        cat_ids: dict[str, int] = {}
+        entry_cat = [cat_ids.setdefault(c, len(cat_ids)) for c in self._cats]
+        candidates: list[list[tuple[int, int]]] = []
+        allows: list[list[int]] = []
+        for pl in self._payloads:
+            best: dict[str, int] = {}  # per risk the most severe entry, risks in the order met (as ``_resolve``)
+            mine: list[int] = []
+            for kind, idx in pl:
+                if kind == _ALLOW:
+                    mine.append(idx)
+                    continue
+                cur = best.get(self._cats[idx])
+                if cur is None or self._sevs[idx] > self._sevs[cur]:
+                    best[self._cats[idx]] = idx
+            candidates.append([(cat_ids[c], i) for c, i in best.items()])
+            allows.append(mine)
+        allow_cats = np.array([[a.applies_to(c) for c in cat_ids] for a in self._allow_all], dtype=np.bool_)
+        return CompiledAutomaton(self._patterns, candidates, self._edges, allows, self._allow_owner,
+                                 allow_cats.reshape(len(self._allow_all), len(cat_ids)), entry_cat)
 
     @classmethod
     def from_entries(cls, entries: Iterable[LexiconEntry], steps: NormalisationSteps | None = None,
@@ -175,6 +221,15 @@ class LexiconDetector:
         """Findings in ``text`` (offsets into ``text`` itself); allow-listed hits are dropped."""
         if self._ac is None or not text:
             return []
+        if self._compiled is not None and len(text) >= self.compiled_min_length and self._ktables is not None:
+            found = kernel.normalise_codepoints(self._ktables, _to_array(text))
+            if found is not None:  # else a character expands to several: the exact path below
+                fields = self._finding_fields
+                out = []
+                for idx, a, b in self._compiled.find(*found):
+                    cat, sev, term, rule = fields[idx]
+                    out.append(Finding("lexicon", "term", cat, sev, a, b, term, 1.0, rule))
+                return out
         nz = self.normalizer  # shared with the other detectors of this check
         nt = nz.normalize_shared(text)
         t = nt.text

@@ -1,0 +1,375 @@
+"""The lexicon's automaton compiled to machine code: scan and hit resolution in one call, over code points.
+
+``ahocorasick_rs`` scans the UTF-8 of the canonical text: three steps per Chinese character, in an
+automaton made large by the pinyin spellings, and every raw match then costs Python work (word
+edges, allow phrases, one hit per span and risk, nesting). Here the automaton steps once per code
+point (code points are mapped to a dense symbol alphabet: the characters that occur in patterns),
+and the resolution of ``LexiconDetector._resolve`` runs in the same compiled call, so Python sees
+only the live hits, already mapped to the original text by the spans ``hegui.text.kernel`` gives.
+
+Layout: the root's transitions are one dense row over the alphabet; every other transition is an
+entry ``state * alphabet + symbol → child`` in one open-addressing hash table; failure links and
+dictionary links (the next shorter pattern that ends at a state's end) as in Aho and Corasick
+(1975). Matches are the same as ``ahocorasick_rs`` overlapping standard matching (tests compare).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+_I32 = np.int32
+_I64 = np.int64
+_HASH_MUL = 0x9E3779B97F4A7C15
+_COMPILED: dict[str, Callable[..., Any]] = {}
+
+
+def _lookup(keys: Any, vals: Any, shift: int, key: int) -> int:
+    """Child for ``key`` in the hash table, or -1."""
+    mask = np.uint64(keys.shape[0] - 1)
+    h = (np.uint64(key) * np.uint64(_HASH_MUL)) >> np.uint64(shift)
+    while True:
+        k = keys[h]
+        if k == key:
+            return int(vals[h])
+        if k == -1:
+            return -1
+        h = (h + np.uint64(1)) & mask
+
+
+def _build(syms: Any, offs: Any, porder: Any, nsym: int, shift: int, keys: Any, vals: Any, root: Any, out: Any,
+           fail: Any, dlink: Any, depth: Any, parent: Any, via: Any) -> int:
+    """Trie of the patterns (``syms[offs[p]:offs[p + 1]]``, symbols ≥ 1), then failure and dictionary
+    links in breadth-first order. Arrays are sized for one state per symbol plus the root; returns
+    the number of states. ``keys``/``vals`` is the build's own transition table (``_pack`` makes the
+    one ``_find`` reads)."""
+    mask = np.uint64(keys.shape[0] - 1)
+    npat = offs.shape[0] - 1
+    nstates = 1
+    out[0] = -1
+    for q in range(npat):  # in the order ``porder``: its first patterns get the lowest state numbers
+        p = porder[q]
+        s = 0
+        for i in range(offs[p], offs[p + 1]):
+            y = syms[i]
+            if s == 0:
+                nxt = root[y]
+                if nxt == 0:
+                    nxt = nstates
+                    root[y] = nxt
+            else:
+                key = s * nsym + y
+                h = (np.uint64(key) * np.uint64(_HASH_MUL)) >> np.uint64(shift)
+                nxt = -1
+                while keys[h] != -1:
+                    if keys[h] == key:
+                        nxt = vals[h]
+                        break
+                    h = (h + np.uint64(1)) & mask
+                if nxt < 0:
+                    nxt = nstates
+                    keys[h] = key
+                    vals[h] = nxt
+            if nxt == nstates:
+                out[nxt] = -1
+                parent[nxt] = s
+                via[nxt] = y
+                depth[nxt] = depth[s] + 1
+                nstates += 1
+            s = nxt
+        out[s] = p
+    order = np.argsort(depth[:nstates], kind="mergesort")
+    fail[0] = 0
+    dlink[0] = -1
+    for o in range(1, nstates):
+        c = order[o]
+        p = parent[c]
+        y = via[c]
+        f = 0
+        if p != 0:
+            f = fail[p]
+            while True:
+                t = root[y] if f == 0 else _lookup(keys, vals, shift, f * nsym + y)
+                if t > 0:
+                    f = t
+                    break
+                if f == 0:
+                    break
+                f = fail[f]
+        fail[c] = f
+        dlink[c] = f if out[f] >= 0 else dlink[f]
+    return nstates
+
+
+def _pack(parent: Any, via: Any, nstates: int, nsym: int, nlatin: int, shift_l: int, table_l: Any, shift_o: int,
+          table_o: Any) -> None:
+    """The transitions of the non-root states into two tables, one for the symbols of ASCII characters
+    (``1..nlatin``) and one for the others: scanning Chinese text then touches only the small second
+    one. A slot is one 64-bit word, ``(key + 1) << 24 | child`` (0: empty), so a probe is one read."""
+    for c in range(1, nstates):
+        p = parent[c]
+        if p == 0:
+            continue  # the root's row is dense
+        y = via[c]
+        table, shift = (table_l, shift_l) if y <= nlatin else (table_o, shift_o)
+        mask = np.uint64(table.shape[0] - 1)
+        key = np.uint64(p * nsym + y)
+        h = (key * np.uint64(_HASH_MUL)) >> np.uint64(shift)
+        while table[h] != 0:
+            h = (h + np.uint64(1)) & mask
+        table[h] = ((key + np.uint64(1)) << np.uint64(24)) | np.uint64(c)
+
+
+def _scan(t: Any, symlut: Any, nsym: int, nlatin: int, shift_l: int, base_l: int, shift_o: int, table: Any,
+          root: Any, fail: Any, emit: Any, out: Any, dlink: Any, m_pat: Any, m_end: Any) -> int:
+    """Overlapping matches of ``t``: (pattern, end) into ``m_pat``/``m_end`` as far as they reach; returns
+    how many there are (more than fit: the caller scans again with room for all). Growing the arrays
+    here instead would make the whole loop about twice as slow (the compiled code then reloads them
+    on every step)."""
+    cap = m_pat.shape[0]
+    mask_l = np.uint64(table.shape[0] - base_l - 1)
+    mask_o = np.uint64(base_l - 1)
+    mul = np.uint64(_HASH_MUL)
+    one = np.uint64(1)
+    low = np.uint64((1 << 24) - 1)
+    top = symlut.shape[0]
+    s: Any = 0  # (numba types it from its uses; the annotation is for mypy)
+    k = 0
+    for i in range(t.shape[0]):
+        c = t[i]
+        y = symlut[c] if c < top else 0
+        if y == 0:
+            s = 0
+            continue
+        if y <= nlatin:  # the Latin half of the table, or the other
+            shift, mask, base = np.uint64(shift_l), mask_l, np.uint64(base_l)
+        else:
+            shift, mask, base = np.uint64(shift_o), mask_o, np.uint64(0)
+        while True:  # the transition, following failure links
+            if s == 0:
+                s = root[y]
+                break
+            key = np.uint64(s * nsym + y)
+            want = (key + one) << np.uint64(24)
+            nxt = np.int64(-1)
+            h = (key * mul) >> shift
+            while True:
+                slot = table[base + h]
+                if slot & ~low == want:
+                    nxt = np.int64(slot & low)
+                    break
+                if slot == 0:
+                    break
+                h = (h + one) & mask
+            if nxt >= 0:
+                s = nxt
+                break
+            s = fail[s]
+        if s == 0:
+            continue
+        o = emit[s]
+        while o > 0:
+            if k < cap:
+                m_pat[k] = out[o]
+                m_end[k] = i + 1
+            k += 1
+            o = dlink[o]
+    return k
+
+
+def _find(t: Any, start: Any, end: Any, symlut: Any, nsym: int, nlatin: int, shift_l: int, base_l: int,
+          shift_o: int, table: Any, root: Any, fail: Any, emit: Any, out: Any, dlink: Any, plen: Any, edges: Any,
+          cand_off: Any, cand_cat: Any, cand_idx: Any, allow_off: Any, allow_ai: Any, allow_owner: Any,
+          allow_cats: Any, entry_cat: Any, ncats: int) -> Any:
+    """Live hits of the canonical code points ``t`` as rows ``(entry, original start, original end)``, in
+    the order ``LexiconDetector._resolve`` gives them."""
+    n = t.shape[0]
+    room = max(256, n >> 3)  # matches are rarer than one per eight characters in all but contrived text
+    m_pat = np.empty(room, dtype=np.int64)
+    m_end = np.empty(room, dtype=np.int64)
+    nm = _scan(t, symlut, nsym, nlatin, shift_l, base_l, shift_o, table, root, fail, emit, out, dlink, m_pat, m_end)
+    if nm > m_pat.shape[0]:
+        m_pat = np.empty(nm, dtype=np.int64)
+        m_end = np.empty(nm, dtype=np.int64)
+        _scan(t, symlut, nsym, nlatin, shift_l, base_l, shift_o, table, root, fail, emit, out, dlink, m_pat, m_end)
+    if nm == 0:
+        return np.empty((0, 3), dtype=np.int64)
+    # candidates: per surviving match its (best entry per risk) list; allow phrases apart
+    ncand = 0
+    nallow = 0
+    for k in range(nm):
+        p = m_pat[k]
+        ncand += cand_off[p + 1] - cand_off[p]
+        nallow += allow_off[p + 1] - allow_off[p]
+    c_s = np.empty(ncand, dtype=np.int64)
+    c_e = np.empty(ncand, dtype=np.int64)
+    c_cat = np.empty(ncand, dtype=np.int64)
+    c_idx = np.empty(ncand, dtype=np.int64)
+    a_s = np.empty(nallow, dtype=np.int64)
+    a_e = np.empty(nallow, dtype=np.int64)
+    a_ai = np.empty(nallow, dtype=np.int64)
+    nc = 0
+    na = 0
+    for k in range(nm):
+        p = m_pat[k]
+        e = m_end[k]
+        b = e - plen[p]
+        edge = edges[p]
+        if edge & 1 and b > 0:
+            w = t[b - 1]
+            if (48 <= w <= 57) or (65 <= w <= 90) or (97 <= w <= 122):
+                continue
+        if edge & 2 and e < n:
+            w = t[e]
+            if (48 <= w <= 57) or (65 <= w <= 90) or (97 <= w <= 122):
+                continue
+        for j in range(cand_off[p], cand_off[p + 1]):
+            c_s[nc] = b
+            c_e[nc] = e
+            c_cat[nc] = cand_cat[j]
+            c_idx[nc] = cand_idx[j]
+            nc += 1
+        for j in range(allow_off[p], allow_off[p + 1]):
+            a_s[na] = b
+            a_e[na] = e
+            a_ai[na] = allow_ai[j]
+            na += 1
+    if nc == 0:
+        return np.empty((0, 3), dtype=np.int64)
+    res = np.empty((nc, 3), dtype=np.int64)
+    order = np.argsort(c_s[:nc] * (n + 1) + (n - c_e[:nc]), kind="mergesort")  # (start, -end), stable
+    max_end = np.full(ncats, -1, dtype=np.int64)
+    live = 0
+    for o in range(nc):
+        k = order[o]
+        b = c_s[k]
+        e = c_e[k]
+        idx = c_idx[k]
+        cat = c_cat[k]
+        cancelled = False
+        for j in range(na):
+            if a_s[j] <= b and e <= a_e[j]:
+                ai = a_ai[j]
+                owner = allow_owner[ai]
+                if (owner == idx) if owner >= 0 else allow_cats[ai, entry_cat[idx]]:
+                    cancelled = True
+                    break
+        if cancelled:
+            continue
+        if max_end[cat] >= e:
+            continue  # nested in a longer live hit of the same risk
+        max_end[cat] = e
+        res[live, 0] = idx
+        res[live, 1] = start[b]
+        res[live, 2] = end[e - 1]
+        live += 1
+    return res[:live]
+
+
+def load() -> None:
+    """Compile (or load from numba's cache) the build and find kernels; called by ``hegui.text.kernel.load``."""
+    from hegui.text.kernel import njit
+
+    if "find" in _COMPILED:
+        return
+    lookup = njit(_lookup)
+    g = globals()
+    g["_lookup"] = lookup  # the kernels below call the compiled ones
+    g["_scan"] = njit(_scan)
+    build, find = njit(_build), njit(_find)
+    probe = CompiledAutomaton.__new__(CompiledAutomaton)
+    _COMPILED["build"] = build
+    _COMPILED["pack"] = njit(_pack)
+    CompiledAutomaton._setup(probe, ["ab", "b"], [[(0, 0)], [(1, 1)]], [2, 2], [[], []], [-1], np.ones((1, 1), bool),
+                             [0, 0])
+    _COMPILED["find"] = find
+    probe.find(np.array([97, 98], dtype=np.uint32), np.arange(2, dtype=_I64), np.arange(1, 3, dtype=_I64))
+
+
+class CompiledAutomaton:
+    """The compiled form of one ``LexiconDetector``'s patterns and resolution rules (immutable)."""
+
+    def __init__(self, patterns: Sequence[str], candidates: Sequence[Sequence[tuple[int, int]]],
+                 edges: Sequence[int], allows: Sequence[Sequence[int]], allow_owner: Sequence[int],
+                 allow_cats: npt.NDArray[np.bool_], entry_cat: Sequence[int]) -> None:
+        """``candidates[p]``: (risk id, entry) per risk in the order ``_resolve`` meets them (the most
+        severe entry of each risk behind pattern ``p``); ``edges[p]``: bit 1/2 when it starts/ends
+        with a Latin letter or digit; ``allows[p]``: allow phrases behind ``p``; ``allow_owner[a]``:
+        the entry an entry's own allow phrase belongs to, else -1, and then ``allow_cats[a, risk]``
+        says whether it applies to that risk; ``entry_cat[e]``: risk id of entry ``e``."""
+        self._setup(patterns, candidates, edges, allows, allow_owner, allow_cats, entry_cat)
+
+    def _setup(self, patterns: Sequence[str], candidates: Sequence[Sequence[tuple[int, int]]],
+               edges: Sequence[int], allows: Sequence[Sequence[int]], allow_owner: Sequence[int],
+               allow_cats: npt.NDArray[np.bool_], entry_cat: Sequence[int]) -> None:
+        chars = sorted({c for p in patterns for c in p})
+        top = max((ord(c) for c in chars), default=0) + 1
+        self.symlut = np.zeros(top, dtype=_I32)
+        self.symlut[[ord(c) for c in chars]] = np.arange(1, len(chars) + 1, dtype=_I32)
+        self.nsym = len(chars) + 1
+        joined = "".join(patterns)
+        syms = self.symlut[np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)] \
+            if joined else np.zeros(0, dtype=_I32)
+        self.plen = np.array([len(p) for p in patterns], dtype=_I64)
+        offs = np.zeros(len(patterns) + 1, dtype=_I64)
+        np.cumsum(self.plen, out=offs[1:])
+        size = 1 << max(4, int(2 * len(syms) + 1).bit_length())
+        keys = np.full(size, -1, dtype=_I64)
+        vals = np.zeros(size, dtype=_I32)
+        self.root = np.zeros(self.nsym, dtype=_I32)
+        nmax = len(syms) + 1
+        out, fail, dlink, depth, parent, via = (np.zeros(nmax, dtype=_I32) for _ in range(6))
+        # patterns with a non-ASCII character first: the states a Chinese text walks through are then
+        # numbered together, and their links lie close in memory
+        porder = np.argsort([p.isascii() for p in patterns], kind="stable").astype(_I64)
+        nstates = _COMPILED["build"](syms, offs, porder, self.nsym, 64 - (size.bit_length() - 1), keys, vals,
+                                     self.root, out, fail, dlink, depth, parent, via)
+        del keys, vals
+        if nstates >= 1 << 24 or nstates * self.nsym >= 1 << 39:
+            raise ValueError("lexicon too large for the compiled automaton")
+        self.nlatin = sum(1 for c in chars if c.isascii())
+        inner = parent[1:nstates] != 0
+        n_latin = int((inner & (via[1:nstates] <= self.nlatin)).sum())
+        sizes = [1 << max(4, (2 * k).bit_length()) for k in (n_latin, int(inner.sum()) - n_latin)]  # load < 1/2
+        self.shift_l, self.shift_o = (64 - (z.bit_length() - 1) for z in sizes)
+        table_l, table_o = (np.zeros(z, dtype=np.uint64) for z in sizes)
+        _COMPILED["pack"](parent, via, nstates, self.nsym, self.nlatin, self.shift_l, table_l, self.shift_o, table_o)
+        self.base_l = len(table_o)
+        self.table = np.concatenate([table_o, table_l])  # one array: the scan picks a half by offset
+        self.fail = fail[:nstates].copy()
+        self.out, self.dlink = out[:nstates].copy(), dlink[:nstates].copy()
+        self.emit = np.where(self.out >= 0, np.arange(nstates, dtype=_I32), self.dlink).astype(_I32)
+        self.edges = np.array(edges, dtype=_I64)
+        self.cand_off, self.cand_cat, self.cand_idx = _csr(candidates)
+        self.allow_off, self.allow_ai = _csr([[(a, 0) for a in al] for al in allows])[:2]
+        self.allow_owner = np.array(allow_owner, dtype=_I64) if len(allow_owner) else np.full(1, -1, dtype=_I64)
+        self.allow_cats = allow_cats if allow_cats.size else np.zeros((1, 1), dtype=np.bool_)
+        self.entry_cat = np.array(entry_cat, dtype=_I64) if len(entry_cat) else np.zeros(1, dtype=_I64)
+        self.ncats = max(int(self.entry_cat.max()) + 1, 1)
+
+    def find(self, t: npt.NDArray[np.uint32], start: npt.NDArray[np.int64], end: npt.NDArray[np.int64]
+             ) -> list[tuple[int, int, int]]:
+        """Live hits ``(entry, original start, original end)`` of canonical code points ``t`` whose
+        canonical character ``j`` stands for ``original[start[j]:end[j]]``."""
+        res = _COMPILED["find"](t, start, end, self.symlut, self.nsym, self.nlatin, self.shift_l,
+                              self.base_l, self.shift_o, self.table, self.root, self.fail, self.emit, self.out,
+                              self.dlink, self.plen, self.edges, self.cand_off, self.cand_cat,
+                              self.cand_idx, self.allow_off, self.allow_ai, self.allow_owner, self.allow_cats,
+                              self.entry_cat, self.ncats)
+        if not len(res):
+            return []
+        return [(r[0], r[1], r[2]) for r in res.tolist()]
+
+
+def _csr(rows: Sequence[Sequence[tuple[int, int]]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                                           npt.NDArray[np.int64]]:
+    """Rows of pairs as (offsets, first items, second items)."""
+    off = np.zeros(len(rows) + 1, dtype=_I64)
+    np.cumsum([len(r) for r in rows], out=off[1:])
+    flat = [x for r in rows for x in r]
+    first = np.array([a for a, _ in flat] or [0], dtype=_I64)
+    second = np.array([b for _, b in flat] or [0], dtype=_I64)
+    return off, first, second

@@ -1,0 +1,126 @@
+"""The compiled automaton finds what the ``ahocorasick_rs`` path finds: same findings, same order."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import ahocorasick_rs
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hegui.detect.lexicon import AllowPhrase, LexiconDetector, LexiconEntry, automaton
+from hegui.detect.lexicon.formats import load_default_data
+from hegui.text import kernel
+
+ENTRIES = [
+    LexiconEntry("炸药", "A1.4", 3),
+    LexiconEntry("炸药", "A1.8", 2),  # the same term in two risks
+    LexiconEntry("炸", "A1.6", 1, allow=("炸鸡",)),
+    LexiconEntry("炸药包", "A1.4", 2),  # nests over 炸药 in the same risk
+    LexiconEntry("杀毒", "A1.6", 2),
+    LexiconEntry("kill", "A1.6", 2),
+    LexiconEntry("ki", "A1.7", 1),
+    LexiconEntry("枪支", "A1.8", 3),
+    LexiconEntry("测试政治词甲", "A1.1", 3),
+]
+ALLOW = ["杀毒软件", AllowPhrase("kill the process", "A1"), AllowPhrase("枪支管理", "A1.8")]
+PIECES = ["炸药", "炸", "药", "包", "炸鸡", "杀毒", "软件", "kill", "ki", "ll", "the process", "枪支", "管理", " ",
+          ".", "😀", "\u200b", "ＫＩＬＬ", "zha", "yao", "zhayao", "qiangzhi", "哈", "a", "1", "測試政治詞甲", "ß"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _loaded() -> None:
+    kernel.load()
+
+
+def _pair(entries: list[LexiconEntry], allow: list[AllowPhrase | str]) -> tuple[LexiconDetector, LexiconDetector]:
+    compiled = LexiconDetector.from_entries(entries, allow=allow)
+    compiled.compile_kernel()
+    compiled.compiled_min_length = 0  # every text through the kernel
+    return compiled, LexiconDetector(entries, compiled=False,
+                                     allow=[a if isinstance(a, AllowPhrase) else AllowPhrase(a) for a in allow])
+
+
+COMPILED, PYTHON = _pair(ENTRIES, ALLOW)
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=25))
+@settings(max_examples=500, deadline=None)
+def test_findings_equal_the_python_path(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert COMPILED.detect(text) == PYTHON.detect(text)
+
+
+def test_the_compiled_path_is_taken() -> None:
+    assert COMPILED._compiled is not None
+    calls = []
+    real = COMPILED._compiled.find
+    COMPILED._compiled.find = lambda *a: calls.append(1) or real(*a)  # type: ignore[method-assign]
+    try:
+        assert [f.match for f in COMPILED.detect("买点炸药包")] == ["炸药包", "炸药", "炸"]
+    finally:
+        del COMPILED._compiled.find
+    assert calls == [1]
+
+
+def test_shipped_lexicon_findings_equal_the_python_path() -> None:
+    data = load_default_data()
+    compiled = LexiconDetector(data.entries, allow=data.allow, compiled=True)
+    compiled.compiled_min_length = 0
+    python = LexiconDetector(data.entries, allow=data.allow, compiled=False)
+    rng = np.random.default_rng(7)
+    terms = [e.term for e in data.entries] + [a.phrase for a in data.allow]
+    filler = [*list("的了是我你他们在有这个中国人说话天气很好 ,.。！😀\u200b"), "hello", "the", "process"]
+    for _ in range(300):
+        parts = [terms[i] if rng.random() < 0.3 else filler[i % len(filler)]
+                 for i in rng.integers(0, len(terms), size=int(rng.integers(1, 30)))]
+        text = "".join(" ".join(p) if rng.random() < 0.1 else p for p in parts)
+        assert compiled.detect(text) == python.detect(text), text
+
+
+@given(st.lists(st.text(alphabet="abc", min_size=1, max_size=5), min_size=1, max_size=30, unique=True),
+       st.text(alphabet="abcd", max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_raw_matches_equal_ahocorasick_rs_overlapping(patterns: list[str], text: str) -> None:
+    """Failure and dictionary links on a small alphabet, where patterns overlap each other heavily."""
+    aut = automaton.CompiledAutomaton(patterns, [[(0, i)] for i in range(len(patterns))], [0] * len(patterns),
+                                      [[] for _ in patterns], [], np.zeros((0, 0), dtype=np.bool_), [0])
+    t = np.array([ord(c) for c in text], dtype=np.uint32)
+    m_pat = np.empty(len(text) * 6 + 1, dtype=np.int64)
+    m_end = np.empty(len(text) * 6 + 1, dtype=np.int64)
+    k = automaton._scan(t, aut.symlut, aut.nsym, aut.nlatin, aut.shift_l, aut.base_l, aut.shift_o, aut.table,
+                        aut.root, aut.fail, aut.emit, aut.out, aut.dlink, m_pat, m_end)
+    mine = sorted(zip(m_pat[:k].tolist(), m_end[:k].tolist(), strict=True))
+    ref = ahocorasick_rs.AhoCorasick(patterns)
+    assert mine == sorted((p, e) for p, _s, e in ref.find_matches_as_indexes(text, overlapping=True))
+
+
+def test_more_matches_than_the_first_buffer_holds_are_all_found() -> None:
+    entries = [LexiconEntry("哈" * n, "A1.6", 1) for n in range(1, 4)]
+    compiled = LexiconDetector(entries, compiled=True)
+    compiled.compiled_min_length = 0
+    python = LexiconDetector(entries, compiled=False)
+    text = "哈好" * 400  # 400 matches of 哈 alone: more than the 256 the scan first has room for
+    assert len(compiled.detect(text)) == 400
+    assert compiled.detect(text) == python.detect(text)
+
+
+def test_an_expanding_character_takes_the_exact_path_with_the_same_findings() -> None:
+    text = "straße 炸药" * 40
+    assert COMPILED.detect(text) == PYTHON.detect(text)
+    assert COMPILED.detect(text)
+
+
+def test_detectors_use_the_kernels_only_once_loaded_and_never_import_numba_before() -> None:
+    code = ("import sys\n"
+            "from hegui.detect.lexicon import LexiconDetector, LexiconEntry\n"
+            "d = LexiconDetector([LexiconEntry('炸药', 'A1.4')])\n"
+            "d.detect('买点炸药' * 200)\n"
+            "assert d._compiled is None and 'numba' not in sys.modules\n"
+            "from hegui.text import kernel\n"
+            "kernel.load()\n"
+            "assert LexiconDetector([LexiconEntry('炸药', 'A1.4')])._compiled is not None\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

@@ -1,0 +1,68 @@
+"""The compiled normalisation gives the reference's canonical text and, per canonical character, the
+original span ``NormalizedText.span_to_original`` gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hegui.policy.pack import NormalisationSteps
+from hegui.text import Normalizer, kernel
+from hegui.text.kernel import KernelTables, normalise_codepoints
+from hegui.text.normalize import _to_array
+
+ALPHABET = list("炸药藥 .😀\u200b\u200dＡaＢb⑸ⓐрο肆⑤一哈\u0336\n，。!-kK1ß\ufdd0")
+STEPS = [NormalisationSteps(), NormalisationSteps(strip_separators=False), NormalisationSteps(squash_repeats=False),
+         NormalisationSteps(squash_repeats_min=2), NormalisationSteps(traditional_to_simplified=False)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _loaded() -> None:
+    kernel.load()
+
+
+def _expected(steps: NormalisationSteps, text: str) -> tuple[str, list[tuple[int, int]]]:
+    ref = Normalizer(steps)._normalize_str(text)
+    return ref.text, [ref.span_to_original(j, j + 1) for j in range(len(ref.text))]
+
+
+@given(st.text(alphabet=st.sampled_from(ALPHABET), max_size=60), st.sampled_from(range(len(STEPS))))
+@settings(max_examples=400, deadline=None)
+def test_canonical_text_and_spans_match_the_reference(text: str, which: int) -> None:
+    steps = STEPS[which]
+    found = normalise_codepoints(KernelTables(steps), _to_array(text))
+    if found is None:  # only when a character maps to several
+        assert any(len(Normalizer(steps).table.get(ord(c), c)) > 1 for c in text)
+        return
+    out, start, end = found
+    expected_text, expected_spans = _expected(steps, text)
+    assert "".join(map(chr, out.tolist())) == expected_text
+    assert list(zip(start.tolist(), end.tolist(), strict=True)) == expected_spans
+
+
+@pytest.mark.parametrize(("text", "canonical", "spans"), [
+    ("炸 药", "炸药", [(0, 1), (2, 3)]),
+    ("炸.😀药", "炸药", [(0, 1), (3, 4)]),
+    ("a .药", "a .药", [(0, 1), (1, 2), (2, 3), (3, 4)]),
+    ("哈哈哈哈好", "哈好", [(0, 4), (4, 5)]),
+    ("哈 哈\u200b哈", "哈", [(0, 5)]),
+    ("炸\u200b药", "炸药", [(0, 1), (2, 3)]),
+])
+def test_worked_examples(text: str, canonical: str, spans: list[tuple[int, int]]) -> None:
+    found = normalise_codepoints(KernelTables(NormalisationSteps()), _to_array(text))
+    assert found is not None
+    out, start, end = found
+    assert "".join(map(chr, out.tolist())) == canonical
+    assert list(zip(start.tolist(), end.tolist(), strict=True)) == spans
+
+
+def test_an_expanding_character_sends_the_text_to_the_exact_path() -> None:
+    assert normalise_codepoints(KernelTables(NormalisationSteps()), _to_array("straße")) is None
+
+
+def test_empty_input_gives_empty_arrays() -> None:
+    found = normalise_codepoints(KernelTables(NormalisationSteps()), np.zeros(0, dtype=np.uint32))
+    assert found is not None
+    assert [len(a) for a in found] == [0, 0, 0]
