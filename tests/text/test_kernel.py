@@ -66,3 +66,33 @@ def test_empty_input_gives_empty_arrays() -> None:
     found = normalise_codepoints(KernelTables(NormalisationSteps()), np.zeros(0, dtype=np.uint32))
     assert found is not None
     assert [len(a) for a in found] == [0, 0, 0]
+
+
+KERNEL = Normalizer()  # takes the compiled path once the kernels are loaded (the fixture above)
+KERNEL.kernel_min_length = 1  # every text, however short
+REFERENCE = Normalizer()
+REFERENCE.kernel_min_length = 1 << 40
+
+
+@given(st.text(alphabet=st.sampled_from(ALPHABET), min_size=1, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_normalized_text_from_the_kernel_maps_every_span_like_the_reference(text: str) -> None:
+    nt = KERNEL.normalize(text)
+    ref = REFERENCE._normalize_str(text)
+    assert nt.text == ref.text
+    assert (nt.kernel is None) == any(len(KERNEL.table.get(ord(c), c)) > 1 for c in text)
+    n = len(ref.text)
+    spans = [(s, e) for s in range(n + 1) for e in range(s, n + 1)]
+    assert [nt.span_to_original(s, e) for s, e in spans] == [ref.span_to_original(s, e) for s, e in spans]
+    nonempty = [(s, e) for s, e in spans if s < e]
+    expected = [ref.span_to_original(s, e) for s, e in nonempty]
+    assert nt.spans_to_original(nonempty) == expected
+    assert nt._spans_to_original_trusted(nonempty) == expected
+    for k in range(4):
+        assert nt.hold_back_start(k) == ref.hold_back_start(k)
+
+
+def test_short_texts_keep_the_short_path_by_default() -> None:
+    nz = Normalizer()
+    assert nz.normalize("炸药" * (nz.kernel_min_length // 2)).kernel is not None
+    assert nz.normalize("炸药").kernel is None

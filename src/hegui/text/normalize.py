@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hegui.policy.pack import NormalisationSteps
-from hegui.text import tables
+from hegui.text import kernel, tables
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ is several times slower (built per hit)
@@ -343,6 +343,37 @@ class _IndexMap:
         return self.char_span(j - 1)[1] if j > 0 else 0
 
 
+class _ArrayMap:
+    """Offset map of the compiled path (``hegui.text.kernel``): the original span of every canonical
+    character, as two arrays — a span maps by two reads."""
+
+    __slots__ = ("_end", "_n_original", "_start")
+
+    def __init__(self, start: npt.NDArray[np.int64], end: npt.NDArray[np.int64], n_original: int) -> None:
+        self._start = start
+        self._end = end
+        self._n_original = n_original
+
+    def batch(self, starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp]
+              ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        return self._start[starts], self._end[ends - 1]
+
+    def pairs(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        start, end = self._start, self._end
+        return [(int(start[s]), int(end[e - 1])) for s, e in spans]
+
+    def char_span(self, j: int) -> tuple[int, int]:
+        return int(self._start[j]), int(self._end[j])
+
+    def position(self, j: int) -> int:
+        """The boundary before canonical character ``j``; the end of the canonical text is the end of the
+        original (characters after the last canonical one were all deleted)."""
+        return int(self._start[j]) if j < len(self._start) else self._n_original
+
+
+_Map = _StageMap | _IndexMap | _ArrayMap
+
+
 def _to_array(text: str) -> npt.NDArray[np.uint32]:
     """Code points of ``text`` (lone surrogates kept); the codec called directly, without the codec
     registry look-up and Python wrapper ``str.encode`` goes through (~0.2 µs a call)."""
@@ -362,7 +393,7 @@ def _as_str(stage: _Stage) -> str:
 class NormalizedText:
     """The canonical form ``text`` of ``original``, and the map from ``text`` spans back to ``original``."""
 
-    __slots__ = ("_cuts", "_keep", "_keep1", "_maps", "_normalizer", "_s1", "_s2", "original", "text")
+    __slots__ = ("_cuts", "_keep", "_keep1", "_maps", "_normalizer", "_s1", "_s2", "kernel", "original", "text")
 
     def __init__(self, original: str, text: str, s1: _Stage, s2: _Stage, normalizer: Normalizer,
                  keep: tuple[_Mask | None, _Mask | None, _Mask | None, _Spans | None, _Spans | None] | None = None,
@@ -375,15 +406,17 @@ class NormalizedText:
         self._keep = keep  # vectorised path: the deletion masks of stages 1, 2, 3 (and 2, 3 as spans, or None)
         self._cuts = cuts  # short path: spans deleted by stage 1 (of original) and stage 2 (of s1)
         self._keep1 = keep1  # hybrid path: stage 1 vectorised (its mask, or True if nothing was deleted)
-        self._maps: list[_StageMap | _IndexMap] | None = None
+        self._maps: list[_Map] | None = None
+        #: compiled path: (canonical code points, original start, original end per canonical character)
+        self.kernel: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
 
     def __repr__(self) -> str:
         return f"NormalizedText(original={self.original!r}, text={self.text!r})"
 
-    def _stage_maps(self) -> list[_StageMap | _IndexMap]:
+    def _stage_maps(self) -> list[_Map]:
         if self._maps is None:
             n = self._normalizer
-            maps: list[_StageMap | _IndexMap]
+            maps: list[_Map]
             if self._cuts is not None:
                 # short path: sparse Python maps from the cut spans, far cheaper to build for a few
                 # hits than the arrays of ``_IndexMap``
@@ -434,7 +467,7 @@ class NormalizedText:
     def spans_to_original(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """``span_to_original`` for many non-empty spans at once (vectorised on the fast path)."""
         maps = self._stage_maps() if spans else []
-        if len(spans) < 8 or len(maps) != 1 or not isinstance(maps[0], _IndexMap):
+        if len(spans) < 8 or len(maps) != 1 or isinstance(maps[0], _StageMap):
             return [self.span_to_original(s, e) for s, e in spans]
         arr = np.array(spans, dtype=np.intp)
         starts, ends = arr[:, 0], arr[:, 1]
@@ -450,7 +483,7 @@ class NormalizedText:
         (a handful of array calls instead of Python work per span and stage).
         """
         maps = self._stage_maps()
-        if len(maps) == 1 and isinstance(maps[0], _IndexMap):
+        if len(maps) == 1 and not isinstance(maps[0], _StageMap):
             return maps[0].pairs(spans)
         out = []
         rev = maps[::-1]
@@ -512,11 +545,19 @@ class Normalizer:
         #: long texts are processed in blocks of about this many code points (cut where no step can cross)
         self.chunk_length = 1 << 16
         self._cls = tables.class_lut()
+        #: with the compiled kernels loaded (batch mode, the gateway), texts at least this long take them
+        #: (shorter ones: the short path costs less than the kernel's fixed cost)
+        self.kernel_min_length = 32
+        self._kernel_tables: kernel.KernelTables | None = None
 
     def normalize(self, text: str) -> NormalizedText:
         """Canonical form of ``text`` (see module doc); offsets are computed lazily."""
         if not text:
             return NormalizedText(text, text, text, text, self)
+        if len(text) >= self.kernel_min_length and kernel.loaded():
+            nt = self._normalize_kernel(text)
+            if nt is not None:
+                return nt
         if len(text) < self.vector_min_length:
             return self._normalize_short(text)
         return self._normalize_vector(text)
@@ -535,6 +576,26 @@ class Normalizer:
         nt = self.normalize(text)
         _SHARED_LAST[self._shared_token] = (text, nt)
         return nt
+
+    def _normalize_kernel(self, text: str) -> NormalizedText | None:
+        """The compiled path (``hegui.text.kernel``, once loaded): the canonical code points and each one's
+        original span in one call; None when a character expands to several."""
+        tables = self._kernel_tables
+        if tables is None:
+            tables = self._kernel_tables = kernel.KernelTables(self.steps)
+        found = kernel.normalise_codepoints(tables, _to_array(text))
+        if found is None:
+            return None
+        t = _to_str(found[0])
+        nt = NormalizedText(text, t, t, t, self)
+        nt._maps = [_ArrayMap(found[1], found[2], len(text))]
+        nt.kernel = found
+        return nt
+
+    def shared_result(self, text: str) -> NormalizedText | None:
+        """What ``normalize_shared`` holds for this very string object, if anything (no work)."""
+        last = _SHARED_LAST.get(self._shared_token)
+        return last[1] if last is not None and last[0] is text else None
 
     def _normalize_vector(self, text: str) -> NormalizedText:
         """Long texts: every stage on code-point arrays, block-wise (see module doc)."""

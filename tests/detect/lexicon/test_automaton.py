@@ -36,12 +36,25 @@ def _loaded() -> None:
     kernel.load()
 
 
+def _python(entries: list[LexiconEntry], allow: list[AllowPhrase | str]) -> LexiconDetector:
+    """The reference: no compiled automaton, and a normaliser that never takes the compiled kernel."""
+    det = LexiconDetector(entries, compiled=False,
+                          allow=[a if isinstance(a, AllowPhrase) else AllowPhrase(a) for a in allow])
+    det.normalizer.kernel_min_length = 1 << 40
+    return det
+
+
+def _fresh(text: str) -> str:
+    """An equal string that is another object: detectors of one check share a normalisation per string
+    object (``normalize_shared``), and the reference must not reuse the compiled path's."""
+    return (text + "x")[:-1]
+
+
 def _pair(entries: list[LexiconEntry], allow: list[AllowPhrase | str]) -> tuple[LexiconDetector, LexiconDetector]:
     compiled = LexiconDetector.from_entries(entries, allow=allow)
     compiled.compile_kernel()
-    compiled.compiled_min_length = 0  # every text through the kernel
-    return compiled, LexiconDetector(entries, compiled=False,
-                                     allow=[a if isinstance(a, AllowPhrase) else AllowPhrase(a) for a in allow])
+    compiled.normalizer.kernel_min_length = 1  # short texts through the kernels too
+    return compiled, _python(entries, allow)
 
 
 COMPILED, PYTHON = _pair(ENTRIES, ALLOW)
@@ -51,26 +64,34 @@ COMPILED, PYTHON = _pair(ENTRIES, ALLOW)
 @settings(max_examples=500, deadline=None)
 def test_findings_equal_the_python_path(pieces: list[str]) -> None:
     text = "".join(pieces)
-    assert COMPILED.detect(text) == PYTHON.detect(text)
+    assert COMPILED.detect(text) == PYTHON.detect(_fresh(text))
 
 
-def test_the_compiled_path_is_taken() -> None:
+def test_the_compiled_paths_are_taken() -> None:
+    """A text no other detector has normalised: one fused call; one that was: the scan of its arrays."""
     assert COMPILED._compiled is not None
-    calls = []
-    real = COMPILED._compiled.find
-    COMPILED._compiled.find = lambda *a: calls.append(1) or real(*a)  # type: ignore[method-assign]
+    calls: list[str] = []
+    aut = COMPILED._compiled
+    real_detect, real_find = aut.detect, aut.find
+    aut.detect = lambda *a: calls.append("detect") or real_detect(*a)  # type: ignore[method-assign]
+    aut.find = lambda *a: calls.append("find") or real_find(*a)  # type: ignore[method-assign]
     try:
-        assert [f.match for f in COMPILED.detect("买点炸药包")] == ["炸药包", "炸药", "炸"]
+        text = "买点炸药包"
+        assert [f.match for f in COMPILED.detect(text)] == ["炸药包", "炸药", "炸"]
+        other = _fresh(text)
+        assert COMPILED.normalizer.normalize_shared(other).kernel is not None
+        assert [f.match for f in COMPILED.detect(other)] == ["炸药包", "炸药", "炸"]
+        assert [f.match for f in PYTHON.detect(_fresh(text))] == ["炸药包", "炸药", "炸"]
     finally:
-        del COMPILED._compiled.find
-    assert calls == [1]
+        del aut.detect, aut.find
+    assert calls == ["detect", "find"]
 
 
 def test_shipped_lexicon_findings_equal_the_python_path() -> None:
     data = load_default_data()
     compiled = LexiconDetector(data.entries, allow=data.allow, compiled=True)
-    compiled.compiled_min_length = 0
-    python = LexiconDetector(data.entries, allow=data.allow, compiled=False)
+    compiled.normalizer.kernel_min_length = 1
+    python = _python(data.entries, list(data.allow))
     rng = np.random.default_rng(7)
     terms = [e.term for e in data.entries] + [a.phrase for a in data.allow]
     filler = [*list("的了是我你他们在有这个中国人说话天气很好 ,.。！😀\u200b"), "hello", "the", "process"]
@@ -78,7 +99,7 @@ def test_shipped_lexicon_findings_equal_the_python_path() -> None:
         parts = [terms[i] if rng.random() < 0.3 else filler[i % len(filler)]
                  for i in rng.integers(0, len(terms), size=int(rng.integers(1, 30)))]
         text = "".join(" ".join(p) if rng.random() < 0.1 else p for p in parts)
-        assert compiled.detect(text) == python.detect(text), text
+        assert compiled.detect(text) == python.detect(_fresh(text)), text
 
 
 @given(st.lists(st.text(alphabet="abc", min_size=1, max_size=5), min_size=1, max_size=30, unique=True),
@@ -101,16 +122,16 @@ def test_raw_matches_equal_ahocorasick_rs_overlapping(patterns: list[str], text:
 def test_more_matches_than_the_first_buffer_holds_are_all_found() -> None:
     entries = [LexiconEntry("哈" * n, "A1.6", 1) for n in range(1, 4)]
     compiled = LexiconDetector(entries, compiled=True)
-    compiled.compiled_min_length = 0
-    python = LexiconDetector(entries, compiled=False)
+    python = _python(entries, [])
     text = "哈好" * 400  # 400 matches of 哈 alone: more than the 256 the scan first has room for
     assert len(compiled.detect(text)) == 400
-    assert compiled.detect(text) == python.detect(text)
+    assert compiled.detect(text) == python.detect(_fresh(text))
 
 
 def test_an_expanding_character_takes_the_exact_path_with_the_same_findings() -> None:
     text = "straße 炸药" * 40
-    assert COMPILED.detect(text) == PYTHON.detect(text)
+    assert COMPILED.normalizer.normalize(text).kernel is None
+    assert COMPILED.detect(text) == PYTHON.detect(_fresh(text))
     assert COMPILED.detect(text)
 
 
@@ -119,7 +140,8 @@ def test_detectors_use_the_kernels_only_once_loaded_and_never_import_numba_befor
             "from hegui.detect.lexicon import LexiconDetector, LexiconEntry\n"
             "d = LexiconDetector([LexiconEntry('炸药', 'A1.4')])\n"
             "d.detect('买点炸药' * 200)\n"
-            "assert d._compiled is None and 'numba' not in sys.modules\n"
+            "assert d._compiled is None and d.normalizer.normalize('买点炸药').kernel is None\n"
+            "assert 'numba' not in sys.modules\n"
             "from hegui.text import kernel\n"
             "kernel.load()\n"
             "assert LexiconDetector([LexiconEntry('炸药', 'A1.4')])._compiled is not None\n")

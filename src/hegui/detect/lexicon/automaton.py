@@ -21,6 +21,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hegui.policy.pack import NormalisationSteps
+from hegui.text.kernel import KernelTables
+from hegui.text.tables import DELETE, EXPAND
+
 _I32 = np.int32
 _I64 = np.int64
 _HASH_MUL = 0x9E3779B97F4A7C15
@@ -269,24 +273,79 @@ def _find(t: Any, start: Any, end: Any, symlut: Any, nsym: int, nlatin: int, shi
     return res[:live]
 
 
+#: ``meta`` of ``_find_packed``: scalars, then the bounds of the arrays packed in ``i32`` and ``i64``
+_M_NSYM, _M_NLATIN, _M_SHIFT_L, _M_BASE_L, _M_SHIFT_O, _M_NCATS = range(6)
+_M_I32 = 6  # 7 bounds: symlut, root, fail, emit, out, dlink
+_M_I64 = 13  # 10 bounds: plen, edges, cand_off, cand_cat, cand_idx, allow_off, allow_ai, allow_owner, entry_cat
+
+
+def _find_packed(t: Any, start: Any, end: Any, i32: Any, i64: Any, table: Any, allow_cats: Any, meta: Any) -> Any:
+    """``_find`` with the automaton's arrays packed into a few arguments: a call costs ~60 ns per array
+    argument to type, so 26 of them cost more than scanning a 100-character text. ``i32``/``i64`` hold
+    the arrays end to end, ``meta`` the scalars and the bounds."""
+    b = meta[_M_I32:_M_I32 + 7]
+    c = meta[_M_I64:_M_I64 + 10]
+    return _find(t, start, end, i32[b[0]:b[1]], meta[_M_NSYM], meta[_M_NLATIN], meta[_M_SHIFT_L],
+                 meta[_M_BASE_L], meta[_M_SHIFT_O], table, i32[b[1]:b[2]], i32[b[2]:b[3]], i32[b[3]:b[4]],
+                 i32[b[4]:b[5]], i32[b[5]:b[6]], i64[c[0]:c[1]], i64[c[1]:c[2]], i64[c[2]:c[3]], i64[c[3]:c[4]],
+                 i64[c[4]:c[5]], i64[c[5]:c[6]], i64[c[6]:c[7]], i64[c[7]:c[8]], allow_cats, i64[c[8]:c[9]],
+                 meta[_M_NCATS])
+
+
+def _normalise(*args: Any) -> int:  # the compiled ``hegui.text.kernel._normalise``, set by ``load``
+    raise RuntimeError("hegui.text.kernel.load() first")
+
+
+def _detect(cps: Any, lut: Any, delete: int, expand: int, strip: bool, squash_min: int, i32: Any, i64: Any,
+            table: Any, allow_cats: Any, meta: Any) -> Any:
+    """Normalisation (``hegui.text.kernel._normalise``) and ``_find_packed`` in one call, for a text no other
+    detector of the check has normalised yet: one call instead of two, and no canonical arrays handed
+    to Python. Returns ``_find``'s rows, or one row of -1 when a character expands to several."""
+    n = cps.shape[0]
+    t = np.empty(n, dtype=np.uint32)
+    start = np.empty(n, dtype=np.int64)
+    end = np.empty(n, dtype=np.int64)
+    k = _normalise(cps, lut, delete, expand, strip, squash_min, t, start, end)
+    if k < 0:
+        return np.full((1, 3), -1, dtype=np.int64)
+    return _find_packed(t[:k], start[:k], end[:k], i32, i64, table, allow_cats, meta)
+
+
+def _sources_digest() -> str:
+    """Of this file and ``hegui/text/kernel.py``: ``_detect`` holds a compiled copy of the latter's
+    ``_normalise``, and numba's cache checks only the file a function is defined in."""
+    import hashlib
+
+    from hegui.text import kernel
+
+    h = hashlib.sha256()
+    for path in (kernel.__file__, __file__):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
 def load() -> None:
     """Compile (or load from numba's cache) the build and find kernels; called by ``hegui.text.kernel.load``."""
+    from hegui.text import kernel
     from hegui.text.kernel import njit
 
     if "find" in _COMPILED:
         return
-    lookup = njit(_lookup)
     g = globals()
-    g["_lookup"] = lookup  # the kernels below call the compiled ones
+    g["_lookup"] = njit(_lookup)  # the kernels below call the compiled ones
     g["_scan"] = njit(_scan)
-    build, find = njit(_build), njit(_find)
-    probe = CompiledAutomaton.__new__(CompiledAutomaton)
-    _COMPILED["build"] = build
+    g["_find"] = njit(_find)
+    g["_find_packed"] = find = njit(_find_packed)
+    g["_normalise"] = njit(kernel._normalise)
+    _detect.__name__ = _detect.__qualname__ = "_detect_" + _sources_digest()  # its cache entry's name
+    _COMPILED["build"] = njit(_build)
     _COMPILED["pack"] = njit(_pack)
-    CompiledAutomaton._setup(probe, ["ab", "b"], [[(0, 0)], [(1, 1)]], [2, 2], [[], []], [-1], np.ones((1, 1), bool),
-                             [0, 0])
     _COMPILED["find"] = find
+    _COMPILED["detect"] = njit(_detect)
+    probe = CompiledAutomaton(["ab", "b"], [[(0, 0)], [(1, 1)]], [2, 2], [[], []], [-1], np.ones((1, 1), bool), [0, 0])
     probe.find(np.array([97, 98], dtype=np.uint32), np.arange(2, dtype=_I64), np.arange(1, 3, dtype=_I64))
+    probe.detect(kernel.KernelTables(NormalisationSteps()), np.array([97, 98], dtype=np.uint32))
 
 
 class CompiledAutomaton:
@@ -300,11 +359,6 @@ class CompiledAutomaton:
         with a Latin letter or digit; ``allows[p]``: allow phrases behind ``p``; ``allow_owner[a]``:
         the entry an entry's own allow phrase belongs to, else -1, and then ``allow_cats[a, risk]``
         says whether it applies to that risk; ``entry_cat[e]``: risk id of entry ``e``."""
-        self._setup(patterns, candidates, edges, allows, allow_owner, allow_cats, entry_cat)
-
-    def _setup(self, patterns: Sequence[str], candidates: Sequence[Sequence[tuple[int, int]]],
-               edges: Sequence[int], allows: Sequence[Sequence[int]], allow_owner: Sequence[int],
-               allow_cats: npt.NDArray[np.bool_], entry_cat: Sequence[int]) -> None:
         chars = sorted({c for p in patterns for c in p})
         top = max((ord(c) for c in chars), default=0) + 1
         self.symlut = np.zeros(top, dtype=_I32)
@@ -349,19 +403,35 @@ class CompiledAutomaton:
         self.allow_cats = allow_cats if allow_cats.size else np.zeros((1, 1), dtype=np.bool_)
         self.entry_cat = np.array(entry_cat, dtype=_I64) if len(entry_cat) else np.zeros(1, dtype=_I64)
         self.ncats = max(int(self.entry_cat.max()) + 1, 1)
+        i32 = [self.symlut, self.root, self.fail, self.emit, self.out, self.dlink]
+        i64 = [self.plen, self.edges, self.cand_off, self.cand_cat, self.cand_idx, self.allow_off, self.allow_ai,
+               self.allow_owner, self.entry_cat]
+        self._i32 = np.concatenate(i32).astype(_I32)
+        self._i64 = np.concatenate(i64).astype(_I64)
+        meta = np.zeros(_M_I64 + 10, dtype=_I64)
+        meta[_M_NSYM:_M_NCATS + 1] = (self.nsym, self.nlatin, self.shift_l, self.base_l, self.shift_o, self.ncats)
+        meta[_M_I32:_M_I32 + 7] = np.cumsum([0] + [len(a) for a in i32])
+        meta[_M_I64:_M_I64 + 10] = np.cumsum([0] + [len(a) for a in i64])
+        self._meta = meta
 
     def find(self, t: npt.NDArray[np.uint32], start: npt.NDArray[np.int64], end: npt.NDArray[np.int64]
              ) -> list[tuple[int, int, int]]:
         """Live hits ``(entry, original start, original end)`` of canonical code points ``t`` whose
         canonical character ``j`` stands for ``original[start[j]:end[j]]``."""
-        res = _COMPILED["find"](t, start, end, self.symlut, self.nsym, self.nlatin, self.shift_l,
-                              self.base_l, self.shift_o, self.table, self.root, self.fail, self.emit, self.out,
-                              self.dlink, self.plen, self.edges, self.cand_off, self.cand_cat,
-                              self.cand_idx, self.allow_off, self.allow_ai, self.allow_owner, self.allow_cats,
-                              self.entry_cat, self.ncats)
+        res = _COMPILED["find"](t, start, end, self._i32, self._i64, self.table, self.allow_cats, self._meta)
         if not len(res):
             return []
         return [(r[0], r[1], r[2]) for r in res.tolist()]
+
+    def detect(self, tables: KernelTables, cps: npt.NDArray[np.uint32]) -> list[tuple[int, int, int]] | None:
+        """``find`` on the canonical form (``tables``) of the code points ``cps``, normalised in the same
+        compiled call; None when a character expands to several (the caller takes the exact path)."""
+        res = _COMPILED["detect"](cps, tables.lut, DELETE, EXPAND, tables.strip, tables.squash_min, self._i32,
+                                  self._i64, self.table, self.allow_cats, self._meta)
+        if not len(res):
+            return []
+        rows: list[tuple[int, int, int]] = [(r[0], r[1], r[2]) for r in res.tolist()]
+        return None if rows[0][0] < 0 else rows
 
 
 def _csr(rows: Sequence[Sequence[tuple[int, int]]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],

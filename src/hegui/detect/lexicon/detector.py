@@ -80,14 +80,11 @@ class LexiconDetector:
 
     name = "lexicon"
 
-    #: texts at least this long take the compiled path when there is one (shorter ones: the share of
-    #: their normalisation with the other detectors of a check is worth more)
-    compiled_min_length = 300
-
     def __init__(self, entries: Iterable[LexiconEntry], steps: NormalisationSteps | None = None,
                  allow: Iterable[AllowPhrase] = (), version: int | None = None, compiled: bool | None = None) -> None:
-        """``compiled``: also build the compiled automaton (``automaton.py``) for long texts; None (the
-        default): if ``hegui.text.kernel.load()`` has run in this process."""
+        """``compiled``: also build the compiled automaton (``automaton.py``), used on texts the
+        normaliser has run through the compiled kernel; None (the default): if ``hegui.text.kernel.load()``
+        has run in this process."""
         self.steps = steps or NormalisationSteps()
         self.normalizer = Normalizer(self.steps)
         self.version = version
@@ -160,7 +157,7 @@ class LexiconDetector:
     def compile_kernel(self) -> None:
         """Build the compiled automaton now (loading the kernels first), if not built yet: batch callers
         (corpus audit, ``hegui moderate --jsonl``) call it on detectors built before they loaded them.
-        The detector's results do not change; only texts of ``compiled_min_length`` or more get faster."""
+        The detector's results do not change, only their cost."""
         if self._compiled is not None or self._ac is None:
             return
         kernel.load()
@@ -221,16 +218,21 @@ class LexiconDetector:
         """Findings in ``text`` (offsets into ``text`` itself); allow-listed hits are dropped."""
         if self._ac is None or not text:
             return []
-        if self._compiled is not None and len(text) >= self.compiled_min_length and self._ktables is not None:
-            found = kernel.normalise_codepoints(self._ktables, _to_array(text))
+        nz = self.normalizer  # shared with the other detectors of this check
+        compiled, tables = self._compiled, self._ktables
+        if compiled is not None and tables is not None and len(text) >= nz.kernel_min_length:  # kernels loaded
+            seen = nz.shared_result(text)
+            if seen is not None and seen.kernel is not None:
+                found: list[tuple[int, int, int]] | None = compiled.find(*seen.kernel)
+            else:  # normalised and scanned in one compiled call
+                found = compiled.detect(tables, _to_array(text))
             if found is not None:  # else a character expands to several: the exact path below
                 fields = self._finding_fields
                 out = []
-                for idx, a, b in self._compiled.find(*found):
+                for idx, a, b in found:
                     cat, sev, term, rule = fields[idx]
                     out.append(Finding("lexicon", "term", cat, sev, a, b, term, 1.0, rule))
                 return out
-        nz = self.normalizer  # shared with the other detectors of this check
         nt = nz.normalize_shared(text)
         t = nt.text
         try:
