@@ -95,17 +95,17 @@ class ModerationEngine:
                 log.warning("lexicon refresh failed: %s: %s", type(err).__name__, err)
 
     def compile_kernels(self) -> None:
-        """Batch mode: load the compiled kernels (``hegui.text.kernel``) and give the lexicons in use their
-        compiled automaton, so long texts (documents) are scanned in one compiled call each. Costs
+        """Batch mode: load the compiled kernels (``hegui.text.kernel``) and give the lexicons and proximity
+        rules in use their compiled automata, so a text is normalised and scanned in compiled calls. Costs
         importing numba and, the first time on a machine, compiling (seconds); the corpus audit and
         ``hegui moderate --jsonl`` call it, a single check or the gateway does not need to. Lexicons
         built later (a hot reload) get theirs when built. Results do not change."""
         from hegui.text import kernel
 
         kernel.load()
-        for lx in self.lexicons():
-            if hasattr(lx, "compile_kernel"):
-                lx.compile_kernel()
+        for det in [*self.lexicons(), *self.detectors]:  # a lexicon registry's current detector, and the rest
+            if hasattr(det, "compile_kernel"):
+                det.compile_kernel()
 
     # ---- construction -------------------------------------------------------------------------
 

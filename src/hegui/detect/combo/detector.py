@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ahocorasick_rs
+import numpy as np
+import numpy.typing as npt
 
 from hegui.detect.base import Direction, Finding
 from hegui.detect.combo.rules import ComboRule, RuleSet, default_rules, load_rules
+from hegui.detect.lexicon.automaton import CompiledAutomaton, GroupFilter
 from hegui.errors import InvalidInputError
 from hegui.policy.pack import NormalisationSteps, PolicyPack
-from hegui.text import NormalizedText, Normalizer
+from hegui.text import NormalizedText, Normalizer, kernel
 
 _TERM, _EXCLUDE, _ALLOW, _OUTPUT_EXCLUDE = 0, 1, 2, 3
 _GLOBAL = -1  # rule index of a file-level allow phrase (applies to every rule)
@@ -121,6 +124,25 @@ class ComboDetector:
                                   for (w, extra), r in zip(spans, self.rules, strict=True)), default=0)
         self._by_direction = {d: frozenset(i for i, r in enumerate(self.rules) if r.applies_to(d))
                               for d in ("input", "output")}
+        self._compiled: CompiledAutomaton | None = None
+        self._groups: GroupFilter | None = None
+        self._active: dict[str, npt.NDArray[np.bool_]] = {}
+        if kernel.loaded():
+            self.compile_kernel()
+
+    def compile_kernel(self) -> None:
+        """Batch mode (``ModerationEngine.compile_kernels``): the automaton compiled, with the first pass
+        (can any rule have all its groups here?) in the same call, used on texts the normaliser ran
+        through the compiled kernel. Results do not change, only their cost."""
+        if self._compiled is not None or not self._patterns:
+            return
+        kernel.load()
+        n = len(self._patterns)
+        self._groups = GroupFilter(self._group_bits, self._full)
+        self._active = {d: np.array([i in rules for i in range(len(self.rules))] or [False], dtype=np.bool_)
+                        for d, rules in self._by_direction.items()}
+        self._compiled = CompiledAutomaton(self._patterns, [[] for _ in range(n)], [0] * n, [[] for _ in range(n)],
+                                           [], np.zeros((0, 0), dtype=np.bool_), [0])
 
     @classmethod
     def default(cls, steps: NormalisationSteps | None = None, extra: Iterable[RuleSet] = ()) -> ComboDetector:
@@ -161,7 +183,11 @@ class ComboDetector:
             return []
         nz = self.normalizer
         nt = nz.normalize_shared(text)
-        matches = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
+        compiled, groups = self._compiled, self._groups
+        if nt.kernel is not None and compiled is not None and groups is not None:
+            matches = compiled.grouped_matches(nt.kernel[0], groups, self._active[direction])
+        else:
+            matches = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
         if not matches:
             return []
         cands = self._candidates(matches, direction)

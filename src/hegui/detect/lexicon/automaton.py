@@ -292,6 +292,46 @@ def _find_packed(t: Any, start: Any, end: Any, i32: Any, i64: Any, table: Any, a
                  meta[_M_NCATS])
 
 
+def _grouped_matches(t: Any, i32: Any, i64: Any, table: Any, meta: Any, g_off: Any, g_rule: Any, g_bit: Any,
+                     full: Any, active: Any) -> Any:
+    """Raw overlapping matches ``(pattern, start, end)`` of ``t``, in ``ahocorasick_rs``'s order — but only
+    if some active rule has all its groups among them (pattern ``p`` gives rule ``g_rule[j]`` the
+    group bits ``g_bit[j]``, ``j`` in ``g_off[p]:g_off[p + 1]``; ``full[r]``: all of rule ``r``'s bits);
+    else none. The proximity rules' first pass (``ComboDetector._candidates`` judges the whole text as
+    one bag here, a superset of its block-wise judgement, so nothing it would keep is dropped)."""
+    b = meta[_M_I32:_M_I32 + 7]
+    c = meta[_M_I64:_M_I64 + 10]
+    n = t.shape[0]
+    room = max(64, n >> 3)
+    m_pat = np.empty(room, dtype=np.int64)
+    m_end = np.empty(room, dtype=np.int64)
+    scan = (t, i32[b[0]:b[1]], meta[_M_NSYM], meta[_M_NLATIN], meta[_M_SHIFT_L], meta[_M_BASE_L], meta[_M_SHIFT_O],
+            table, i32[b[1]:b[2]], i32[b[2]:b[3]], i32[b[3]:b[4]], i32[b[4]:b[5]], i32[b[5]:b[6]])
+    nm = _scan(*scan, m_pat, m_end)
+    if nm > room:
+        m_pat = np.empty(nm, dtype=np.int64)
+        m_end = np.empty(nm, dtype=np.int64)
+        _scan(*scan, m_pat, m_end)
+    acc = np.zeros(full.shape[0], dtype=np.int64)
+    hit = False
+    for k in range(nm):
+        p = m_pat[k]
+        for j in range(g_off[p], g_off[p + 1]):
+            r = g_rule[j]
+            acc[r] |= g_bit[j]
+            if acc[r] == full[r] and active[r]:
+                hit = True
+    if not hit:
+        return np.empty((0, 3), dtype=np.int64)
+    plen = i64[c[0]:c[1]]
+    res = np.empty((nm, 3), dtype=np.int64)
+    for k in range(nm):
+        res[k, 0] = m_pat[k]
+        res[k, 1] = m_end[k] - plen[m_pat[k]]
+        res[k, 2] = m_end[k]
+    return res
+
+
 def _normalise(*args: Any) -> int:  # the compiled ``hegui.text.kernel._normalise``, set by ``load``
     raise RuntimeError("hegui.text.kernel.load() first")
 
@@ -343,9 +383,11 @@ def load() -> None:
     _COMPILED["pack"] = njit(_pack)
     _COMPILED["find"] = find
     _COMPILED["detect"] = njit(_detect)
+    _COMPILED["grouped"] = njit(_grouped_matches)
     probe = CompiledAutomaton(["ab", "b"], [[(0, 0)], [(1, 1)]], [2, 2], [[], []], [-1], np.ones((1, 1), bool), [0, 0])
     probe.find(np.array([97, 98], dtype=np.uint32), np.arange(2, dtype=_I64), np.arange(1, 3, dtype=_I64))
     probe.detect(kernel.KernelTables(NormalisationSteps()), np.array([97, 98], dtype=np.uint32))
+    probe.grouped_matches(np.array([97, 98], dtype=np.uint32), GroupFilter([[(0, 1)], []], [1]), np.ones(1, bool))
 
 
 class CompiledAutomaton:
@@ -423,6 +465,16 @@ class CompiledAutomaton:
             return []
         return [(r[0], r[1], r[2]) for r in res.tolist()]
 
+    def grouped_matches(self, t: npt.NDArray[np.uint32], groups: GroupFilter, active: npt.NDArray[np.bool_]
+                        ) -> list[tuple[int, int, int]]:
+        """Raw matches ``(pattern, start, end)`` of canonical code points ``t`` (canonical offsets), or none
+        when no rule ``active`` marks can have all its groups among them (see ``_grouped_matches``)."""
+        res = _COMPILED["grouped"](t, self._i32, self._i64, self.table, self._meta, groups.off, groups.rule,
+                                   groups.bit, groups.full, active)
+        if not len(res):
+            return []
+        return [(r[0], r[1], r[2]) for r in res.tolist()]
+
     def detect(self, tables: KernelTables, cps: npt.NDArray[np.uint32]) -> list[tuple[int, int, int]] | None:
         """``find`` on the canonical form (``tables``) of the code points ``cps``, normalised in the same
         compiled call; None when a character expands to several (the caller takes the exact path)."""
@@ -432,6 +484,15 @@ class CompiledAutomaton:
             return []
         rows: list[tuple[int, int, int]] = [(r[0], r[1], r[2]) for r in res.tolist()]
         return None if rows[0][0] < 0 else rows
+
+
+class GroupFilter:
+    """Which rule groups each pattern satisfies, for ``CompiledAutomaton.grouped_matches``."""
+
+    def __init__(self, bits: Sequence[Sequence[tuple[int, int]]], full: Sequence[int]) -> None:
+        """``bits[p]``: (rule, group bits) pairs of pattern ``p``; ``full[r]``: every group bit of rule ``r``."""
+        self.off, self.rule, self.bit = _csr(bits)
+        self.full = np.array(full, dtype=_I64) if len(full) else np.zeros(1, dtype=_I64)
 
 
 def _csr(rows: Sequence[Sequence[tuple[int, int]]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
