@@ -65,6 +65,9 @@ class GatewayConfig(_Section):
     metrics_token: str | None = Field(default=None, min_length=16,
                                       description="Bearer token Prometheus sends to read /metrics")
     metrics_public: bool = Field(default=False, description="serve /metrics without credentials (private networks)")
+    compiled_kernels: bool = Field(
+        default=True, description="load the compiled moderation kernels (numba) in the background at start: "
+        "1.4-3x cheaper checks, ~+170 MB per worker process; off = the plain-Python path only")
 
 
 class PrivacyConfig(_Section):

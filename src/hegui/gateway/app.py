@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -62,6 +63,12 @@ def create_app(ctx: HeguiContext, *, engine: Any = None, usage_checks: Sequence[
         # objects that every full garbage collection would walk again (~2 ms a request measured). Freeze them.
         gc.collect()
         gc.freeze()
+        app.state.kernels = None
+        if ctx.settings.gateway.compiled_kernels and hasattr(engine, "compile_kernels"):
+            # off the request path: until they are in, checks take the plain path (same results)
+            app.state.kernels = threading.Thread(target=_load_kernels, args=(engine,), name="hegui-kernels",
+                                                 daemon=True)
+            app.state.kernels.start()
         try:
             yield
         finally:
@@ -85,6 +92,17 @@ def create_app(ctx: HeguiContext, *, engine: Any = None, usage_checks: Sequence[
     cases_api.install(app)
     _install_error_handlers(app, metrics)
     return app
+
+
+def _load_kernels(engine: Any) -> None:
+    """``engine.compile_kernels()``, in a thread: numba's import and its cached machine code take ~1 s (the
+    first start after installing compiles, ~10 s); a failure leaves the plain path serving."""
+    try:
+        engine.compile_kernels()
+        log.info("compiled moderation kernels loaded")
+    except Exception as err:  # e.g. numba missing or its cache unreadable: keep serving, say why
+        log.warning("compiled moderation kernels not loaded (the plain path serves): %s: %s",
+                    type(err).__name__, err)
 
 
 def _warm_up(engine: Any) -> None:
