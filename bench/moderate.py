@@ -131,8 +131,8 @@ def main() -> None:
     cpu = latencies(engine.moderate, long_texts, long_rounds, time.thread_time)
     raw_lat = latencies(lambda t: raw.find_matches_as_indexes(t, overlapping=True), long_texts, long_rounds)
 
-    # the same engine with the compiled kernels loaded (``engine.compile_kernels()``: the corpus audit and
-    # ``hegui moderate --jsonl`` do this; a process that never calls it never imports numba)
+    # the same engine with the compiled kernels loaded (``engine.compile_kernels()``: the gateway does this at
+    # start unless ``gateway.compiled_kernels`` is off, as do the corpus audit and ``hegui moderate --jsonl``)
     t0 = time.perf_counter()
     engine.compile_kernels()
     kernels_s = time.perf_counter() - t0
@@ -148,7 +148,7 @@ def main() -> None:
           "rates are per second of thread CPU time")
     print(f"lexicon: {len(ents):,} terms ({lexicon.max_term_length} longest normalised key), compiled in "
           f"{build_s:.1f} s\n")
-    print("| texts | hegui.moderate checks/s | with compiled kernels (batch mode) | of which: lexicon.detect alone /s "
+    print("| texts | hegui.moderate checks/s | with compiled kernels | of which: lexicon.detect alone /s "
           "| PII + rules alone /s | raw ahocorasick_rs /s | hegui / raw | non-allow |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
