@@ -401,15 +401,14 @@ class CompiledAutomaton:
         with a Latin letter or digit; ``allows[p]``: allow phrases behind ``p``; ``allow_owner[a]``:
         the entry an entry's own allow phrase belongs to, else -1, and then ``allow_cats[a, risk]``
         says whether it applies to that risk; ``entry_cat[e]``: risk id of entry ``e``."""
-        chars = sorted({c for p in patterns for c in p})
-        top = max((ord(c) for c in chars), default=0) + 1
-        self.symlut = np.zeros(top, dtype=_I32)
-        self.symlut[[ord(c) for c in chars]] = np.arange(1, len(chars) + 1, dtype=_I32)
-        self.nsym = len(chars) + 1
         joined = "".join(patterns)
-        syms = self.symlut[np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)] \
-            if joined else np.zeros(0, dtype=_I32)
-        self.plen = np.array([len(p) for p in patterns], dtype=_I64)
+        cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        alphabet = np.unique(cps)  # sorted: ASCII first (``nlatin``)
+        self.symlut = np.zeros(int(alphabet[-1]) + 1 if len(alphabet) else 1, dtype=_I32)
+        self.symlut[alphabet] = np.arange(1, len(alphabet) + 1, dtype=_I32)
+        self.nsym = len(alphabet) + 1
+        syms = self.symlut[cps]
+        self.plen = np.fromiter(map(len, patterns), dtype=_I64, count=len(patterns))
         offs = np.zeros(len(patterns) + 1, dtype=_I64)
         np.cumsum(self.plen, out=offs[1:])
         size = 1 << max(4, int(2 * len(syms) + 1).bit_length())
@@ -420,13 +419,14 @@ class CompiledAutomaton:
         out, fail, dlink, depth, parent, via = (np.zeros(nmax, dtype=_I32) for _ in range(6))
         # patterns with a non-ASCII character first: the states a Chinese text walks through are then
         # numbered together, and their links lie close in memory
-        porder = np.argsort([p.isascii() for p in patterns], kind="stable").astype(_I64)
+        porder = np.argsort(np.fromiter(map(str.isascii, patterns), dtype=np.bool_, count=len(patterns)),
+                            kind="stable").astype(_I64)
         nstates = _COMPILED["build"](syms, offs, porder, self.nsym, 64 - (size.bit_length() - 1), keys, vals,
                                      self.root, out, fail, dlink, depth, parent, via)
         del keys, vals
         if nstates >= 1 << 24 or nstates * self.nsym >= 1 << 39:
             raise ValueError("lexicon too large for the compiled automaton")
-        self.nlatin = sum(1 for c in chars if c.isascii())
+        self.nlatin = int((alphabet < 128).sum())
         inner = parent[1:nstates] != 0
         n_latin = int((inner & (via[1:nstates] <= self.nlatin)).sum())
         sizes = [1 << max(4, (2 * k).bit_length()) for k in (n_latin, int(inner.sum()) - n_latin)]  # load < 1/2
@@ -440,7 +440,7 @@ class CompiledAutomaton:
         self.emit = np.where(self.out >= 0, np.arange(nstates, dtype=_I32), self.dlink).astype(_I32)
         self.edges = np.array(edges, dtype=_I64)
         self.cand_off, self.cand_cat, self.cand_idx = _csr(candidates)
-        self.allow_off, self.allow_ai = _csr([[(a, 0) for a in al] for al in allows])[:2]
+        self.allow_off, self.allow_ai = _flat(allows)
         self.allow_owner = np.array(allow_owner, dtype=_I64) if len(allow_owner) else np.full(1, -1, dtype=_I64)
         self.allow_cats = allow_cats if allow_cats.size else np.zeros((1, 1), dtype=np.bool_)
         self.entry_cat = np.array(entry_cat, dtype=_I64) if len(entry_cat) else np.zeros(1, dtype=_I64)
@@ -495,12 +495,21 @@ class GroupFilter:
         self.full = np.array(full, dtype=_I64) if len(full) else np.zeros(1, dtype=_I64)
 
 
+def _flat(rows: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Rows of ints as (offsets, items)."""
+    off = np.zeros(len(rows) + 1, dtype=_I64)
+    np.cumsum(np.fromiter(map(len, rows), dtype=_I64, count=len(rows)), out=off[1:])
+    items = np.fromiter((x for r in rows for x in r), dtype=_I64, count=int(off[-1]))
+    return off, items if len(items) else np.zeros(1, dtype=_I64)
+
+
 def _csr(rows: Sequence[Sequence[tuple[int, int]]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
                                                            npt.NDArray[np.int64]]:
     """Rows of pairs as (offsets, first items, second items)."""
     off = np.zeros(len(rows) + 1, dtype=_I64)
-    np.cumsum([len(r) for r in rows], out=off[1:])
-    flat = [x for r in rows for x in r]
-    first = np.array([a for a, _ in flat] or [0], dtype=_I64)
-    second = np.array([b for _, b in flat] or [0], dtype=_I64)
-    return off, first, second
+    np.cumsum(np.fromiter(map(len, rows), dtype=_I64, count=len(rows)), out=off[1:])
+    n = int(off[-1])
+    pairs = np.fromiter((x for r in rows for pair in r for x in pair), dtype=_I64, count=2 * n).reshape(n, 2)
+    if not n:
+        return off, np.zeros(1, dtype=_I64), np.zeros(1, dtype=_I64)
+    return off, pairs[:, 0].copy(), pairs[:, 1].copy()

@@ -170,19 +170,28 @@ class LexiconDetector:
         entry_cat = [cat_ids.setdefault(c, len(cat_ids)) for c in self._cats]
         candidates: list[list[tuple[int, int]]] = []
         allows: list[list[int]] = []
-        for pl in self._payloads:
+        cats, sevs = self._cats, self._sevs
+        for pl, one in zip(self._payloads, self._single, strict=True):
+            if one is not None:  # the common case: one term behind the pattern
+                candidates.append([(entry_cat[one[1]], one[1])])
+                allows.append([])
+                continue
             best: dict[str, int] = {}  # per risk the most severe entry, risks in the order met (as ``_resolve``)
             mine: list[int] = []
             for kind, idx in pl:
                 if kind == _ALLOW:
                     mine.append(idx)
                     continue
-                cur = best.get(self._cats[idx])
-                if cur is None or self._sevs[idx] > self._sevs[cur]:
-                    best[self._cats[idx]] = idx
+                cur = best.get(cats[idx])
+                if cur is None or sevs[idx] > sevs[cur]:
+                    best[cats[idx]] = idx
             candidates.append([(cat_ids[c], i) for c, i in best.items()])
             allows.append(mine)
-        allow_cats = np.array([[a.applies_to(c) for c in cat_ids] for a in self._allow_all], dtype=np.bool_)
+        by_scope: dict[str, list[bool]] = {}  # allow phrases share a handful of scopes: judge each scope once
+        for a in self._allow_all:
+            if a.scope not in by_scope:
+                by_scope[a.scope] = [a.applies_to(c) for c in cat_ids]
+        allow_cats = np.array([by_scope[a.scope] for a in self._allow_all], dtype=np.bool_)
         return CompiledAutomaton(self._patterns, candidates, self._edges, allows, self._allow_owner,
                                  allow_cats.reshape(len(self._allow_all), len(cat_ids)), entry_cat)
 
