@@ -96,3 +96,23 @@ def test_short_texts_keep_the_short_path_by_default() -> None:
     nz = Normalizer()
     assert nz.normalize("炸药" * (nz.kernel_min_length // 2)).kernel is not None
     assert nz.normalize("炸药").kernel is None
+
+
+def test_kernels_compile_without_a_cache_when_no_cache_directory_is_writable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba refuses ``cache=True`` when neither the package nor the user cache directory is writable: the
+    kernel is then compiled for the process alone."""
+    import numba
+
+    real = numba.njit
+
+    def no_cache_dir(*args: object, **kwargs: object) -> object:
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", no_cache_dir)
+
+    def twice(x: int) -> int:
+        return 2 * x
+
+    assert kernel.njit(twice)(21) == 42
