@@ -399,6 +399,9 @@ def main() -> None:
                     help="requests each proxy serves before measuring (default 400: past SQLite's first WAL "
                          "checkpoint, so commits are measured as in a running service, not a fresh database)")
     ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds per mode and load (default 4)")
+    ap.add_argument("--kernels", choices=["on", "off"], default="off",
+                    help="hegui's gateway.compiled_kernels (default off, as shipped; on: the kernels load in the "
+                         "background at start, before the steady-state warm-up ends)")
     ap.add_argument("--fake-upstream", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--floor", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -427,7 +430,8 @@ def main() -> None:
             procs.append(fproc)
             pids["floor"] = fproc.pid
             targets.append(("floor", fbase + "/v1/chat/completions", {}))
-            hproc, hbase, hkey = start_hegui(work, up_url)
+            hproc, hbase, hkey = start_hegui(work, up_url, {"HEGUI_GATEWAY__COMPILED_KERNELS":
+                                                            "true" if args.kernels == "on" else "false"})
             procs.append(hproc)
             pids["hegui"] = hproc.pid
             targets.append(("hegui", hbase + "/v1/chat/completions", {"authorization": f"Bearer {hkey}"}))

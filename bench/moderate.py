@@ -131,8 +131,8 @@ def main() -> None:
     cpu = latencies(engine.moderate, long_texts, long_rounds, time.thread_time)
     raw_lat = latencies(lambda t: raw.find_matches_as_indexes(t, overlapping=True), long_texts, long_rounds)
 
-    # the same engine with the compiled kernels loaded (``engine.compile_kernels()``: the gateway does this at
-    # start unless ``gateway.compiled_kernels`` is off, as do the corpus audit and ``hegui moderate --jsonl``)
+    # the same engine with the compiled kernels loaded (``engine.compile_kernels()``: the corpus audit and
+    # ``hegui moderate --jsonl`` do this, and the gateway at start when ``gateway.compiled_kernels`` is on)
     t0 = time.perf_counter()
     engine.compile_kernels()
     kernels_s = time.perf_counter() - t0

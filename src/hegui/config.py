@@ -66,8 +66,8 @@ class GatewayConfig(_Section):
                                       description="Bearer token Prometheus sends to read /metrics")
     metrics_public: bool = Field(default=False, description="serve /metrics without credentials (private networks)")
     compiled_kernels: bool = Field(
-        default=True, description="load the compiled moderation kernels (numba) in the background at start: "
-        "1.4-3x cheaper checks, ~+170 MB per worker process; off = the plain-Python path only")
+        default=False, description="load the compiled moderation kernels (numba) in the background at start: "
+        "lexicon and proximity-rule checks 2-3x cheaper, ~+170 MB per worker process (see docs/gateway.md)")
 
 
 class PrivacyConfig(_Section):

@@ -1,4 +1,4 @@
-"""The gateway loads the compiled moderation kernels in the background at start, unless told not to."""
+"""The gateway loads the compiled moderation kernels in the background at start when told to."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from hegui.moderation.engine import lexicon_of
 
 
 def test_kernels_load_in_the_background_and_checks_go_on(tmp_path: Path) -> None:
-    with FakeUpstream() as up, running_gateway(make_settings(tmp_path, upstreams=[upstream_config(up)])) as gw:
+    with FakeUpstream() as up, running_gateway(make_settings(tmp_path, upstreams=[upstream_config(up)],
+                                                           compiled_kernels=True)) as gw:
         thread = gw.app.state.kernels
         assert thread is not None
         thread.join(120)
@@ -27,7 +28,6 @@ def test_kernels_load_in_the_background_and_checks_go_on(tmp_path: Path) -> None
         assert raw.headers["x-hegui-decision"] == "refuse" and "A1.4" in raw.headers["x-hegui-categories"]
 
 
-def test_kernels_stay_off_when_the_setting_says_so(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, compiled_kernels=False)
-    with running_gateway(settings) as gw:
+def test_kernels_stay_off_by_default(tmp_path: Path) -> None:
+    with running_gateway(make_settings(tmp_path)) as gw:
         assert gw.app.state.kernels is None
