@@ -13,6 +13,7 @@ from hegui.text import Normalizer
 from hegui.text.batch import DELIMITER, _delimiter_is_inert, canonical_forms
 
 N = Normalizer()
+N.kernel_min_length = 1 << 40  # the plain paths (the compiled one: tests/text/test_kernel.py)
 #: characters every stage acts on: CJK on both sides of separators, repeats, invisibles, expansions,
 #: traditional forms, full-width, digits, and the delimiter itself
 ALPHABET = [*"炸药一 .·😀\u200b\u0301aAＡ臺ßﬁ3", DELIMITER]

@@ -10,6 +10,7 @@ from hegui.policy.pack import NormalisationSteps
 from hegui.text import Normalizer
 
 N = Normalizer()
+N.kernel_min_length = 1 << 40  # the plain paths (the compiled one: tests/text/test_kernel.py)
 
 
 def canon(text: str, **off: bool | int) -> str:
@@ -182,8 +183,10 @@ def test_each_normalised_character_maps_to_an_original_that_normalises_to_it(tex
 
 
 VECTOR = Normalizer()
+VECTOR.kernel_min_length = 1 << 40  # the plain paths (the compiled one: tests/text/test_kernel.py)
 VECTOR.vector_min_length = 0  # force the fully vectorised path even for short texts
 CHUNKED = Normalizer()
+CHUNKED.kernel_min_length = 1 << 40  # the plain paths (the compiled one: tests/text/test_kernel.py)
 CHUNKED.vector_min_length = 0
 CHUNKED.chunk_length = 3  # force block-wise processing with many cuts
 

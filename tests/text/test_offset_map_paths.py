@@ -12,8 +12,10 @@ from hegui.text.normalize import _IndexMap
 # no expanding characters (ß, ﬁ): those texts take the str.translate path, which has no _IndexMap
 ALPHABET = list("炸药藥 .😀\u200b\u200dＡaＢb⑸ⓐрο肆⑤一哈哈哈\u0336\n，。!-kK1")
 VECTOR = Normalizer()
+VECTOR.kernel_min_length = 1 << 40  # the plain paths (the compiled one: tests/text/test_kernel.py)
 VECTOR.vector_min_length = 0  # every text on the vectorised path
 CHUNKED = Normalizer()
+CHUNKED.kernel_min_length = 1 << 40  # the plain paths (the compiled one: tests/text/test_kernel.py)
 CHUNKED.vector_min_length = 0
 CHUNKED.chunk_length = 3  # block-wise: the map has the deletion masks only, not the spans
 REFERENCE = Normalizer()
