@@ -11,7 +11,6 @@ the package directory is read-only; with neither, it compiles once per process.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -137,14 +136,9 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
 @lru_cache(maxsize=1)
 def _compiled() -> Callable[..., None]:
     """``_score_units`` compiled by numba, cached on disk where a cache directory is writable."""
-    import numba
+    from hegui.text.kernel import njit
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", numba.NumbaWarning)  # a cache that cannot be written: no cache
-            fn: Callable[..., None] = numba.njit(cache=True, nogil=True)(_score_units)
-    except (RuntimeError, numba.NumbaWarning):
-        fn = numba.njit(cache=False, nogil=True)(_score_units)
+    fn: Callable[..., None] = njit(_score_units)
     return fn
 
 
