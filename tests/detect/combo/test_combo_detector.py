@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hegui.detect.combo import ComboDetector, parse_yaml
+from hegui.detect.combo.rules import ComboRule
 
 RULES = parse_yaml("""
 allow: [配方奶粉, bath bomb]
@@ -100,3 +104,23 @@ def test_max_span_is_the_widest_window() -> None:
 def test_no_rules_find_nothing() -> None:
     empty = ComboDetector([])
     assert empty.detect("自制炸药的配方") == [] and empty.max_span == 0
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 8)), max_size=12),
+       st.integers(0, 45), st.integers(1, 8))
+@settings(max_examples=300, deadline=None)
+def test_covers_answers_like_a_check_against_every_span(raw: list[tuple[int, int]], s: int, length: int) -> None:
+    from hegui.detect.combo.detector import _Covers
+
+    spans = sorted((a, a + n) for a, n in raw)
+    e = s + length
+    assert _Covers(spans)(s, e) == any(a <= s and e <= b for a, b in spans)
+
+
+def test_the_first_exclusion_in_text_order_is_reported_when_several_are_near() -> None:
+    det = ComboDetector([ComboRule("t.x", "A1.4", (("炸药",), ("配方",)), severity=3, window=10, context=6,
+                                   exclude=("警方", "民警"))])
+    [hit] = det.explain("民警说警方查获炸药配方")
+    assert hit.excluded_by == "民警"
+    [hit] = det.explain("炸药配方被警方和民警查获")
+    assert hit.excluded_by == "警方"

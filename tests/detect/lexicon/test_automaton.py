@@ -146,3 +146,12 @@ def test_detectors_use_the_kernels_only_once_loaded_and_never_import_numba_befor
             "kernel.load()\n"
             "assert LexiconDetector([LexiconEntry('炸药', 'A1.4')])._compiled is not None\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
+def test_many_hits_under_many_allow_phrases_match_the_python_path() -> None:
+    entries = [LexiconEntry("炸", "A1.6", 1, allow=("炸鸡", "鸡炸")), LexiconEntry("鸡", "A1.7", 1)]
+    compiled = LexiconDetector(entries, compiled=True)
+    python = _python(entries, [])
+    text = "炸鸡" * 3000 + "炸" + "鸡炸" * 50 + "鸡"
+    assert compiled.detect(text) == python.detect(_fresh(text))
+    assert len(compiled.detect(text)) > 3000

@@ -148,3 +148,21 @@ def test_finding_offsets_always_lie_in_the_original_and_cover_a_disguised_term(l
     for f in found:
         assert 0 <= f.start < f.end <= len(text)
     assert any(f.category == "A1.4" and "炸" in text[f.start:f.end] for f in found)
+
+
+def test_allow_phrases_are_only_tried_near_each_hit() -> None:
+    """A text of many hits and many allow phrases costs work per hit, not per (hit, phrase) pair: an
+    input of ``炸鸡`` repeated was quadratic before (32,000 characters took seconds)."""
+    det = LexiconDetector.from_entries([LexiconEntry("炸", "A1.6", 1, allow=("炸鸡",))])
+    det.normalizer.kernel_min_length = 1 << 40  # this path: the compiled one is tested in test_automaton.py
+    tried = 0
+    real = det._allow_applies
+
+    def counting(*args: object) -> bool:
+        nonlocal tried
+        tried += 1
+        return real(*args)  # type: ignore[arg-type]
+
+    det._allow_applies = counting  # type: ignore[method-assign]
+    assert [f.match for f in det.detect("炸鸡" * 2000 + "炸")] == ["炸"]
+    assert tried <= 2 * 2001

@@ -9,7 +9,8 @@ occurrence. Offsets are mapped back to the original text only for findings.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import itertools
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,7 @@ class ComboDetector:
         self._ac = (ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
                     if self._patterns else None)
         self._max_span = max((w for w, _ in spans), default=0)
+        self._longest = max((len(p) for p in self._patterns), default=0)
         # beyond its window a match depends on exclusions up to context + phrase length away, and on
         # allow phrases, which stick out of the window by less than their length
         self._context_span = max((w + max(extra, global_allow, r.context + refusal if refusal else 0)
@@ -286,10 +288,10 @@ class ComboDetector:
             rule = self.rules[ri]
             if len(groups) < len(rule.groups):
                 continue
-            covers = [(a_s, a_e) for a_s, a_e, ar in allow if ar in (ri, _GLOBAL)] if allow else None
+            covers = sorted((a_s, a_e) for a_s, a_e, ar in allow if ar in (ri, _GLOBAL)) if allow else None
             if covers:
-                groups = {gi: [o for o in os_ if not any(a_s <= o[0] and o[1] <= a_e for a_s, a_e in covers)]
-                          for gi, os_ in groups.items()}
+                covered = _Covers(covers)
+                groups = {gi: [o for o in os_ if not covered(o[0], o[1])] for gi, os_ in groups.items()}
                 if not all(groups.values()):
                     continue
             wins = _ordered_windows(groups, len(rule.groups), rule.window) if rule.ordered else \
@@ -298,20 +300,38 @@ class ComboDetector:
             near = excl.get(ri, [])
             if refusals:
                 near = near + refusals
+            # exclusions by start: one within ``context`` of a window starts at most ``_longest`` before it
+            by_start = sorted(range(len(near)), key=lambda k: near[k][0])
+            starts = [near[k][0] for k in by_start]
             for s, e, picked in sorted(wins, key=lambda c: (c[1], -c[0])):
                 if s < last_end:
                     continue  # overlaps a window already reported for this rule
-                cancel = None
-                for xs, xe, xp in near:
-                    if xe > s - rule.context and xs < e + rule.context:
-                        cancel = patterns[xp]
-                        break
+                first = len(near)  # the first in match order that is near the window
+                for j in range(bisect_left(starts, s - rule.context - self._longest + 1),
+                               bisect_left(starts, e + rule.context)):
+                    k = by_start[j]
+                    if k < first and near[k][1] > s - rule.context:
+                        first = k
+                cancel = patterns[near[first][2]] if first < len(near) else None
                 if cancel is None:
                     last_end = e
                 terms = tuple(patterns[p] for _ps, p in sorted(picked))
                 out.append((ri, s, e, cancel, terms))
         out.sort(key=lambda h: (h[1], h[2], h[0]))
         return out
+
+
+class _Covers:
+    """Whether some allow span ``[a, b)`` covers ``[s, e)``: by binary search over the spans sorted by
+    start, with the furthest end so far (a check per occurrence against every span is quadratic)."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self._starts = [a for a, _ in spans]
+        self._reach = list(itertools.accumulate((b for _, b in spans), max))
+
+    def __call__(self, s: int, e: int) -> bool:
+        i = bisect_right(self._starts, s) - 1
+        return i >= 0 and self._reach[i] >= e
 
 
 def _unordered_windows(groups: dict[int, list[tuple[int, int, int]]], k: int, window: int

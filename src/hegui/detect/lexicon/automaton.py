@@ -187,9 +187,10 @@ def _scan(t: Any, symlut: Any, nsym: int, nlatin: int, shift_l: int, base_l: int
 def _find(t: Any, start: Any, end: Any, symlut: Any, nsym: int, nlatin: int, shift_l: int, base_l: int,
           shift_o: int, table: Any, root: Any, fail: Any, emit: Any, out: Any, dlink: Any, plen: Any, edges: Any,
           cand_off: Any, cand_cat: Any, cand_idx: Any, allow_off: Any, allow_ai: Any, allow_owner: Any,
-          allow_cats: Any, entry_cat: Any, ncats: int) -> Any:
+          allow_cats: Any, entry_cat: Any, ncats: int, aspan: int) -> Any:
     """Live hits of the canonical code points ``t`` as rows ``(entry, original start, original end)``, in
-    the order ``LexiconDetector._resolve`` gives them."""
+    the order ``LexiconDetector._resolve`` gives them. ``aspan``: the longest allow phrase (an allow
+    phrase that covers a hit starts at most that far before the hit's end)."""
     n = t.shape[0]
     room = max(256, n >> 3)  # matches are rarer than one per eight characters in all but contrived text
     m_pat = np.empty(room, dtype=np.int64)
@@ -244,6 +245,8 @@ def _find(t: Any, start: Any, end: Any, symlut: Any, nsym: int, nlatin: int, shi
     if nc == 0:
         return np.empty((0, 3), dtype=np.int64)
     res = np.empty((nc, 3), dtype=np.int64)
+    a_order = np.argsort(a_s[:na], kind="mergesort")  # allow phrases by start: a hit looks only near itself
+    s_sorted = a_s[:na][a_order]
     order = np.argsort(c_s[:nc] * (n + 1) + (n - c_e[:nc]), kind="mergesort")  # (start, -end), stable
     max_end = np.full(ncats, -1, dtype=np.int64)
     live = 0
@@ -254,13 +257,16 @@ def _find(t: Any, start: Any, end: Any, symlut: Any, nsym: int, nlatin: int, shi
         idx = c_idx[k]
         cat = c_cat[k]
         cancelled = False
-        for j in range(na):
-            if a_s[j] <= b and e <= a_e[j]:
-                ai = a_ai[j]
+        j = np.searchsorted(s_sorted, e - aspan)  # only allow phrases starting in [e - aspan, b] can cover it
+        while j < na and s_sorted[j] <= b:
+            k2 = a_order[j]
+            if e <= a_e[k2]:
+                ai = a_ai[k2]
                 owner = allow_owner[ai]
                 if (owner == idx) if owner >= 0 else allow_cats[ai, entry_cat[idx]]:
                     cancelled = True
                     break
+            j += 1
         if cancelled:
             continue
         if max_end[cat] >= e:
@@ -274,9 +280,9 @@ def _find(t: Any, start: Any, end: Any, symlut: Any, nsym: int, nlatin: int, shi
 
 
 #: ``meta`` of ``_find_packed``: scalars, then the bounds of the arrays packed in ``i32`` and ``i64``
-_M_NSYM, _M_NLATIN, _M_SHIFT_L, _M_BASE_L, _M_SHIFT_O, _M_NCATS = range(6)
-_M_I32 = 6  # 7 bounds: symlut, root, fail, emit, out, dlink
-_M_I64 = 13  # 10 bounds: plen, edges, cand_off, cand_cat, cand_idx, allow_off, allow_ai, allow_owner, entry_cat
+_M_NSYM, _M_NLATIN, _M_SHIFT_L, _M_BASE_L, _M_SHIFT_O, _M_NCATS, _M_ASPAN = range(7)
+_M_I32 = 7  # 7 bounds: symlut, root, fail, emit, out, dlink
+_M_I64 = 14  # 10 bounds: plen, edges, cand_off, cand_cat, cand_idx, allow_off, allow_ai, allow_owner, entry_cat
 
 
 def _find_packed(t: Any, start: Any, end: Any, i32: Any, i64: Any, table: Any, allow_cats: Any, meta: Any) -> Any:
@@ -289,7 +295,7 @@ def _find_packed(t: Any, start: Any, end: Any, i32: Any, i64: Any, table: Any, a
                  meta[_M_BASE_L], meta[_M_SHIFT_O], table, i32[b[1]:b[2]], i32[b[2]:b[3]], i32[b[3]:b[4]],
                  i32[b[4]:b[5]], i32[b[5]:b[6]], i64[c[0]:c[1]], i64[c[1]:c[2]], i64[c[2]:c[3]], i64[c[3]:c[4]],
                  i64[c[4]:c[5]], i64[c[5]:c[6]], i64[c[6]:c[7]], i64[c[7]:c[8]], allow_cats, i64[c[8]:c[9]],
-                 meta[_M_NCATS])
+                 meta[_M_NCATS], meta[_M_ASPAN])
 
 
 def _grouped_matches(t: Any, i32: Any, i64: Any, table: Any, meta: Any, g_off: Any, g_rule: Any, g_bit: Any,
@@ -451,7 +457,10 @@ class CompiledAutomaton:
         self._i32 = np.concatenate(i32).astype(_I32)
         self._i64 = np.concatenate(i64).astype(_I64)
         meta = np.zeros(_M_I64 + 10, dtype=_I64)
-        meta[_M_NSYM:_M_NCATS + 1] = (self.nsym, self.nlatin, self.shift_l, self.base_l, self.shift_o, self.ncats)
+        with_allow = np.diff(self.allow_off) > 0
+        aspan = int(self.plen[with_allow].max()) if with_allow.any() else 0
+        meta[_M_NSYM:_M_ASPAN + 1] = (self.nsym, self.nlatin, self.shift_l, self.base_l, self.shift_o, self.ncats,
+                                      aspan)
         meta[_M_I32:_M_I32 + 7] = np.cumsum([0] + [len(a) for a in i32])
         meta[_M_I64:_M_I64 + 10] = np.cumsum([0] + [len(a) for a in i64])
         self._meta = meta

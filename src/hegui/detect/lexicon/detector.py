@@ -12,6 +12,7 @@ boundaries are ASCII bytes either way) and only the surviving ones are converted
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -136,6 +137,9 @@ class LexiconDetector:
                                                     matchkind=ahocorasick_rs.MatchKind.Standard)
                     if self._patterns else None)
         self._max_len = max((len(p) for p in self._patterns), default=0)
+        #: the longest allow phrase in UTF-8 bytes (``_resolve`` works in byte offsets)
+        self._allow_span = max((len(_utf8(p)) for p, pl in zip(self._patterns, payloads, strict=True)
+                                if any(kind == _ALLOW for kind, _ in pl)), default=0)
         #: per pattern: its length in characters (a hit's end is its start plus this)
         self._char_len = [len(p) for p in self._patterns]
         # bit 1: the pattern starts with a Latin letter/digit (needs a word boundary before), bit 2: ends with one
@@ -332,14 +336,21 @@ class LexiconDetector:
             return [(s, e, kind, idx, -1, pi)]
         entries = self.entries
         max_end: dict[str, int] = {}
+        if allows:  # by start: an allow phrase covering a hit starts at most ``_allow_span`` before its end
+            by_start = sorted(range(len(allows)), key=lambda k: allows[k][0])
+            starts = [allows[k][0] for k in by_start]
         for s, e, cat in (sorted(best, key=lambda k: (k[0], -k[1])) if len(best) > 1 else best):
             kind, idx, pi, _sev = best[(s, e, cat)]
             cancelled = -1
-            if allows:
-                for a_s, a_e, ai in allows:
-                    if a_s <= s and e <= a_e and self._allow_applies(ai, idx, entries[idx]):
-                        cancelled = ai
-                        break
+            if allows:  # the first in match order that covers the hit and applies to it
+                first = len(allows)
+                for j in range(bisect_left(starts, e - self._allow_span), bisect_right(starts, s)):
+                    k = by_start[j]
+                    _a_s, a_e, ai = allows[k]
+                    if k < first and e <= a_e and self._allow_applies(ai, idx, entries[idx]):
+                        first = k
+                if first < len(allows):
+                    cancelled = allows[first][2]
             if cancelled < 0:
                 if max_end.get(cat, -1) >= e:
                     continue  # nested in a longer live hit of the same risk
