@@ -124,3 +124,38 @@ def test_the_first_exclusion_in_text_order_is_reported_when_several_are_near() -
     assert hit.excluded_by == "民警"
     [hit] = det.explain("炸药配方被警方和民警查获")
     assert hit.excluded_by == "警方"
+
+
+def _ordered_reference(groups: dict[int, list[tuple[int, int, int]]], k: int, window: int
+                       ) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """The definition: each occurrence of the last group chained back through the latest-starting
+    occurrence of each earlier group that ends before the link after it starts (first on a tie)."""
+    out = []
+    for s, e, p in groups[k - 1]:
+        picked = [(s, p)]
+        bound = s
+        for h in range(k - 2, -1, -1):
+            best = None
+            for hs, he, hp in groups[h]:
+                if he <= bound and (best is None or hs > best[0]):
+                    best = (hs, hp)
+            if best is None:
+                break
+            picked.append(best)
+            bound = best[0]
+        else:
+            if e - bound <= window:
+                out.append((bound, e, picked))
+    return out
+
+
+OCCURRENCE = st.tuples(st.integers(0, 30), st.integers(1, 4), st.integers(0, 3)).map(lambda t: (t[0], t[0] + t[1], t[2]))
+
+
+@given(st.lists(st.lists(OCCURRENCE, max_size=8), min_size=2, max_size=3), st.integers(1, 20))
+@settings(max_examples=300, deadline=None)
+def test_ordered_windows_match_their_definition(occurrences: list[list[tuple[int, int, int]]], window: int) -> None:
+    from hegui.detect.combo.detector import _ordered_windows
+
+    groups = dict(enumerate(occurrences))
+    assert _ordered_windows(groups, len(groups), window) == _ordered_reference(groups, len(groups), window)

@@ -376,18 +376,30 @@ def _ordered_windows(groups: dict[int, list[tuple[int, int, int]]], k: int, wind
     """Groups in order: each occurrence of the last group, chained back through the latest
     occurrence of each earlier group that ends before the next one starts."""
     out: list[tuple[int, int, list[tuple[int, int]]]] = []
+    # per earlier group, by end: the latest-starting occurrence among those ending no later (the first in
+    # text order on a tie), so each link is one binary search instead of a pass over the group
+    latest: dict[int, tuple[list[int], list[int]]] = {}
+    for h in range(k - 1):
+        occ = groups[h]
+        ends, best_at = [], []
+        cur = -1
+        for i in sorted(range(len(occ)), key=lambda i: occ[i][1]):
+            if cur < 0 or occ[i][0] > occ[cur][0] or (occ[i][0] == occ[cur][0] and i < cur):
+                cur = i
+            ends.append(occ[i][1])
+            best_at.append(cur)
+        latest[h] = (ends, best_at)
     for s, e, p in groups[k - 1]:
         picked = [(s, p)]
         bound = s
         for h in range(k - 2, -1, -1):
-            best = None
-            for hs, he, hp in groups[h]:
-                if he <= bound and (best is None or hs > best[0]):
-                    best = (hs, hp)
-            if best is None:
+            ends, best_at = latest[h]
+            j = bisect_right(ends, bound) - 1
+            if j < 0:
                 break
-            picked.append(best)
-            bound = best[0]
+            hs, _he, hp = groups[h][best_at[j]]
+            picked.append((hs, hp))
+            bound = hs
         else:
             if e - bound <= window:
                 out.append((bound, e, picked))
