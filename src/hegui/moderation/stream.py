@@ -106,6 +106,7 @@ class StreamModerator:
         self._sig = [0]  # _sig[i]: significant characters in _buf[:i]
         self._last_whole = 0
         self._rulings: list[Ruling] = []
+        self._keys: set[tuple[str, str, str | None, int, int]] = set()  # ``_key`` of every kept ruling
         self._scores: dict[str, float] = {}
         self._errors: list[str] = []
         self.stopped = False
@@ -255,15 +256,21 @@ class StreamModerator:
         minor = self.context.minor if self.context is not None else False
         rulings = [x for x in self.engine.rulings(shifted, self.direction, minor, self._scores, corroborate=False)
                    if x.finding.end > self._released]
-        pool = self._rulings + [x for x in rulings if not any(_same(x, y) for y in self._rulings)]
-        counting = self.engine.corroborated(pool) if self.engine.corroborates else pool
-        if any(x.action in BLOCKING for x in counting):
-            self._rulings = pool
+        fresh = [x for x in rulings if _key(x) not in self._keys]
+        if self.engine.corroborates:
+            counting = self.engine.corroborated(self._rulings + fresh)
+            blocked = any(x.action in BLOCKING for x in counting)
+        else:  # every ruling kept so far was judged when it came (and did not block): only new ones can
+            blocked = any(x.action in BLOCKING for x in fresh)
+        if blocked:
+            self._rulings = pool = self._rulings + fresh
+            counting = self.engine.corroborated(pool)
             self._stop(self.engine.decide(buf, self.direction, counting, self.context, self._scores, self._errors))
             return ""
         masks = [x for x in rulings if x.action == "mask"]
         if self.engine.corroborates:  # an unpaired lexicon hit does not count (yet): nothing to mask
-            masks = [x for x in masks if any(_same(x, y) for y in counting)]
+            counted = {_key(y) for y in counting}
+            masks = [x for x in masks if _key(x) in counted]
         if not final:
             while r > self._released:
                 held = r
@@ -274,7 +281,7 @@ class StreamModerator:
                 if r == held:
                     break
         new = [x for x in rulings if x.finding.start < r]
-        self._rulings += [x for x in new if not any(_same(x, y) for y in self._rulings)]
+        self._keep(new)
         if r <= self._released:
             return ""
         piece = buf[self._released:r]
@@ -342,13 +349,20 @@ class StreamModerator:
     def _judge_whole(self, findings: list[Finding]) -> bool:
         minor = self.context.minor if self.context is not None else False
         rulings = self.engine.rulings(findings, self.direction, minor, self._scores, corroborate=False)
-        self._rulings += [x for x in rulings if not any(_same(x, y) for y in self._rulings)]
+        self._keep(rulings)
         counting = self.engine.corroborated(self._rulings)
         if any(x.action in BLOCKING for x in counting):
             self._stop(self.engine.decide(self._buf, self.direction, counting, self.context, self._scores,
                                           self._errors))
             return True
         return False
+
+    def _keep(self, rulings: list[Ruling]) -> None:
+        """Add the rulings not kept yet (by ``_key``; a set, so a long stream with many findings does
+        not compare each new ruling with every kept one)."""
+        add = [x for x in rulings if _key(x) not in self._keys]
+        self._keys.update(map(_key, add))
+        self._rulings += add
 
     def _stop(self, decision: Decision) -> None:
         self.stopped = True
@@ -377,7 +391,7 @@ def _clip(f: Finding, delta: int, limit: int) -> Finding:
     return replace(f, detector="mask", start=max(0, start), end=min(end, limit))
 
 
-def _same(a: Ruling, b: Ruling) -> bool:
-    fa, fb = a.finding, b.finding
-    return (fa.detector, fa.type, fa.category, fa.start, fa.end) == (fb.detector, fb.type, fb.category, fb.start,
-                                                                       fb.end)
+def _key(x: Ruling) -> tuple[str, str, str | None, int, int]:
+    """What makes two rulings the same finding (seen by two checks of overlapping look-backs)."""
+    f = x.finding
+    return f.detector, f.type, f.category, f.start, f.end

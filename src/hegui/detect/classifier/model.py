@@ -217,6 +217,7 @@ class SettledScorer:
     def __init__(self, model: LinearModel) -> None:
         self.model = model
         self._raw = 0  # text[:_raw] is normalised into _norm; text[_raw] is a boundary (or _raw == 0)
+        self._clean_to = 0  # text[_raw + 1:_clean_to] holds no boundary (looked at by an earlier update)
         self._norm = ""
         self._ends_with_space = False  # the NFKC+casefold text[:_raw] ends with whitespace
         self._next_window = 0  # start of the next window not yet scored
@@ -228,10 +229,13 @@ class SettledScorer:
         """Per-label probabilities, the max over the units newly settled in ``text`` (the whole text so
         far, which only ever grows at its end); None when no new unit settled."""
         k = len(text) - 1
-        while k > self._raw and not _boundary(text[k]):
+        stop = max(self._raw, self._clean_to - 1)  # text[_raw + 1:_clean_to] was looked at: no boundary
+        while k > stop and not _boundary(text[k]):
             k -= 1
-        if k <= self._raw:
+        if k <= stop:
+            self._clean_to = len(text)  # a text without boundaries is looked at once, not on every update
             return None
+        self._clean_to = k + 1
         piece = unicodedata.normalize("NFKC", text[self._raw:k]).casefold()
         collapsed = " ".join(piece.split())
         if collapsed:
