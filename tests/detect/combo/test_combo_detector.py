@@ -149,7 +149,8 @@ def _ordered_reference(groups: dict[int, list[tuple[int, int, int]]], k: int, wi
     return out
 
 
-OCCURRENCE = st.tuples(st.integers(0, 30), st.integers(1, 4), st.integers(0, 3)).map(lambda t: (t[0], t[0] + t[1], t[2]))
+OCCURRENCE = st.tuples(st.integers(0, 30), st.integers(1, 4), st.integers(0, 3)).map(
+    lambda t: (t[0], t[0] + t[1], t[2]))
 
 
 @given(st.lists(st.lists(OCCURRENCE, max_size=8), min_size=2, max_size=3), st.integers(1, 20))
