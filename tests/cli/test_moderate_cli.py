@@ -93,3 +93,20 @@ def test_missing_jsonl_file_is_one_clear_error(workdir: Path) -> None:
     r = hegui("moderate", "--jsonl", "nope.jsonl", "--no-models", cwd=workdir)
     assert r.returncode == 2
     assert "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(("threshold", "loaded"), [(1, True), (1 << 40, False)])
+def test_jsonl_loads_the_compiled_kernels_only_for_large_files(workdir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              threshold: int, loaded: bool) -> None:
+    from hegui.cli import moderate
+    from hegui.moderation import ModerationEngine
+
+    calls: list[int] = []
+    monkeypatch.setattr(moderate, "KERNELS_MIN_BYTES", threshold)
+    monkeypatch.setattr(ModerationEngine, "compile_kernels", lambda self: calls.append(1))
+    src = workdir / "in.jsonl"
+    src.write_text(LINES[0] + "\n" + LINES[7] + "\n", encoding="utf-8")
+    r = hegui("moderate", "--jsonl", str(src), "--no-models", cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["action"] for line in r.stdout.splitlines()] == ["allow", "refuse"]
+    assert calls == ([1] if loaded else [])
