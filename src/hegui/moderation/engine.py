@@ -98,8 +98,8 @@ class ModerationEngine:
         """Batch mode: load the compiled kernels (``hegui.text.kernel``) and give the lexicons and proximity
         rules in use their compiled automata, so a text is normalised and scanned in compiled calls. Costs
         importing numba and, the first time on a machine, compiling (seconds); the corpus audit and
-        ``hegui moderate --jsonl`` on a large file call it, the gateway when ``gateway.compiled_kernels`` is on. Lexicons
-        built later (a hot reload) get theirs when built. Results do not change."""
+        ``hegui moderate --jsonl`` on a large file call it, the gateway when ``gateway.compiled_kernels`` is
+        on. Lexicons built later (a hot reload) get theirs when built. Results do not change."""
         from hegui.text import kernel
 
         kernel.load()
