@@ -155,3 +155,15 @@ def test_many_hits_under_many_allow_phrases_match_the_python_path() -> None:
     text = "炸鸡" * 3000 + "炸" + "鸡炸" * 50 + "鸡"
     assert compiled.detect(text) == python.detect(_fresh(text))
     assert len(compiled.detect(text)) > 3000
+
+
+def test_threads_sharing_a_compiled_detector_get_the_same_findings_as_one_thread() -> None:
+    """The kernels release the GIL (``nogil``) and keep no state between calls: threads may share them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(11)
+    texts = ["".join(rng.choice(PIECES, size=int(rng.integers(5, 60)))) for _ in range(400)]
+    expected = [PYTHON.detect(_fresh(t)) for t in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda t: COMPILED.detect(_fresh(t)), texts)) == expected
