@@ -1,14 +1,16 @@
-"""Normalisation compiled to machine code, for batch work over documents.
+"""Normalisation compiled to machine code.
 
 The array paths of ``normalize.py`` pay a fixed cost of some thirty numpy calls per text, about as
-much as the lexicon scan of a 2,000-character document; a loop compiled by numba does the three
-stages in three passes with no per-call cost but the call itself. It gives the canonical code
-points and, per canonical character, the original span it stands for, so a hit maps back to the
-user's characters by two array reads (the same spans ``NormalizedText.span_to_original`` gives).
+much as the lexicon scan of a 2,000-character document; a loop compiled by numba does stages 1-2 in
+one pass and stage 3 in a second only when needed, with no per-call cost but the call itself. It
+gives the canonical code points and, per canonical character, the original span it stands for, so
+a hit maps back to the user's characters by two array reads (the same spans
+``NormalizedText.span_to_original`` gives).
 
-numba is imported only when ``load()`` is called: the batch paths (corpus audit, ``hegui moderate
---jsonl``, benchmarks) call it; a one-shot CLI call or the gateway does not pay for importing numba
-or compiling. The machine code is cached beside this file (or nowhere, if that is read-only).
+numba is imported only when ``load()`` is called (``ModerationEngine.compile_kernels``: the corpus
+audit, ``hegui moderate --jsonl`` on a large file, the gateway when ``gateway.compiled_kernels`` is
+on); until then ``Normalizer`` takes its plain paths. The machine code is cached beside this file
+(or nowhere, if that is read-only).
 """
 
 from __future__ import annotations

@@ -6,11 +6,15 @@ edges, allow phrases, one hit per span and risk, nesting). Here the automaton st
 point (code points are mapped to a dense symbol alphabet: the characters that occur in patterns),
 and the resolution of ``LexiconDetector._resolve`` runs in the same compiled call, so Python sees
 only the live hits, already mapped to the original text by the spans ``hegui.text.kernel`` gives.
+The proximity rules (``hegui.detect.combo``) use the same automaton for their raw matches, with
+their first pass in the same call (``grouped_matches``).
 
-Layout: the root's transitions are one dense row over the alphabet; every other transition is an
-entry ``state * alphabet + symbol → child`` in one open-addressing hash table; failure links and
-dictionary links (the next shorter pattern that ends at a state's end) as in Aho and Corasick
-(1975). Matches are the same as ``ahocorasick_rs`` overlapping standard matching (tests compare).
+Layout: the root's transitions are one dense row over the alphabet; every other transition is a
+64-bit slot ``(state * alphabet + symbol + 1) << 24 | child`` in an open-addressing table with two
+halves, ASCII symbols and the rest (a Chinese text probes only the second, small half); failure
+links and dictionary links (the next shorter pattern that ends at a state's end) as in Aho and
+Corasick (1975). Matches are those of ``ahocorasick_rs`` overlapping standard matching, in its order
+(tests compare).
 """
 
 from __future__ import annotations
