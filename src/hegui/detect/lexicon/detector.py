@@ -8,6 +8,10 @@ The automaton runs over the UTF-8 bytes of the normalised text (``BytesAhoCorasi
 ``str``: the ``str`` API converts every byte offset to a character offset by walking the text, which
 on CJK text costs a third as much as the scan itself. Hits are resolved in byte offsets (word
 boundaries are ASCII bytes either way) and only the surviving ones are converted to characters.
+
+With the compiled kernels loaded (``hegui.text.kernel``), texts of the normaliser's
+``kernel_min_length`` or more go through the compiled twin of all this instead (``automaton.py``):
+the same findings in the same order, for a fraction of the cost.
 """
 
 from __future__ import annotations
