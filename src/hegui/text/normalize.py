@@ -20,6 +20,10 @@ The implementations give the same result (property tests check it against the re
   stages 2–3 by regex (``_normalize_hybrid``); ``_normalize_str`` (``str.translate`` + regexes)
   is the reference.
 
+Once the compiled kernels are loaded (``hegui.text.kernel.load()``), texts of ``kernel_min_length``
+characters or more take them instead: one compiled pass that also gives each canonical character's
+original span (``_ArrayMap``). Property tests hold it to the reference too.
+
 Offsets are NOT computed on the hot path: ``NormalizedText`` keeps the deletion masks, cut spans
 or intermediate strings and builds its offset map only when ``span_to_original`` is first called,
 i.e. when there is a hit.
@@ -570,9 +574,9 @@ class Normalizer:
         the string, so its identity cannot be reused while it is there; reading and replacing the entry
         are single reference operations, so concurrent threads see either entry whole.
         """
-        last = _SHARED_LAST.get(self._shared_token)
-        if last is not None and last[0] is text:
-            return last[1]
+        nt = self.shared_result(text)
+        if nt is not None:
+            return nt
         nt = self.normalize(text)
         _SHARED_LAST[self._shared_token] = (text, nt)
         return nt
