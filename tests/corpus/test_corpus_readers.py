@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hegui.corpus import readers
 from hegui.corpus.readers import FileStats, Shard, plan_shards, read_file
@@ -123,3 +126,78 @@ def test_text_folder_groups_files_into_shards_in_a_stable_order(tmp_path: Path) 
     assert sorted(doc.text for doc in docs) == ["# title", "bee", "j", "老编码"]
     assert {st.path: st.recoded for st in stats}[str(Path("sub") / "c.txt")] == 1
     assert all(doc.key.startswith("src:") for doc in docs)
+
+
+# -- JSONL: orjson first, the stdlib for what orjson refuses ------------------------------------------
+
+_ODD_LINES = [
+    b'{"text": "\\ud800 lone escape"}',  # orjson refuses; json gives a lone surrogate → U+FFFD, recoded
+    b'{"text": "\\udc80"}',
+    b'{"text": "nan next door", "score": NaN}',  # NaN: json only
+    b'{"text": "big", "n": 123456789012345678901234567890}',  # orjson makes it a float: text unaffected
+    b'{"text": 1e400}',  # json: inf, missing text; orjson: refuses
+    b'\xef\xbb\xbf{"text": "bom"}',  # broken for both
+    b'{"text": "a", "text": "last wins"}',
+    '{"text": "旧编码"}'.encode("gb18030"),
+    b'{"text": "\xed\xa0\x80 utf-8 surrogate"}',  # not UTF-8 either way
+    b'{"text": "\xc0\xaf overlong"}',
+    b'"a bare string record"',
+    b'["not", "an", "object"]',
+    b"42",
+    b'{"text": null}',
+    b'{"text": "\\u0000 nul and \\u2028"}',
+    b'{"text": " \\t "}',
+    b"\x0c",
+    b"   ",
+    b"{broken",
+    b'{"text": "ok"} trailing',
+]
+
+
+def _read_both(tmp_path: Path, body: bytes, monkeypatch: pytest.MonkeyPatch,
+               text_field: str = "text") -> tuple[tuple[list[tuple[int, str]], FileStats], ...]:
+    p = tmp_path / "odd.jsonl"
+    p.write_bytes(body)
+    out = []
+    for fast in (readers._FAST_LOADS, None):
+        monkeypatch.setattr(readers, "_FAST_LOADS", fast)
+        shard = Shard("s/0", "src", (str(p),), str(tmp_path), text_field)
+        st = FileStats(p.name, "jsonl")
+        out.append(([(d.index, d.text) for d in read_file(shard, str(p), st)], st))
+    return tuple(out)
+
+
+def test_lines_orjson_refuses_read_exactly_as_the_stdlib_reads_them(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, slow = _read_both(tmp_path, b"\n".join(_ODD_LINES) + b"\n", monkeypatch)
+    assert fast == slow
+    docs, st = fast
+    texts = dict(docs)
+    assert texts[0] == "\ufffd lone escape" and texts[2] == "nan next door" and texts[3] == "big"
+    assert texts[6] == "last wins" and texts[7] == "旧编码" and texts[10] == "a bare string record"
+    assert (st.broken, st.bad_encoding, st.missing_text, st.empty_text) == (3, 2, 4, 1)
+    assert st.recoded == 3  # the lone high surrogate, the GB 18030 line, the overlong bytes (GB 18030 too)
+
+
+def test_nested_field_and_split_part_agree_on_both_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = b'{"doc": {"body": "deep"}}\n{"doc": "flat"}\n{"doc": {"body": NaN}}\n{"doc": {"body": "\\ud83d\\ude00"}}\n'
+    fast, slow = _read_both(tmp_path, body, monkeypatch, "doc.body")
+    assert fast == slow and fast[0] == [(0, "deep"), (3, "😀")]
+
+
+_JSON_BITS = st.sampled_from([b"{", b"}", b"[", b"]", b'"text"', b'"t"', b":", b",", b'"', b"\\", b"\\u", b"d800",
+                              b"dc00", b"00e9", b"NaN", b"Infinity", b"-", b"1e999", b"12345678901234567890123",
+                              b"0.5", b"true", b"null", b" ", b"\t", b"\r", b"\x0b", b"\x00", b"\xff", b"\xc3\xa9",
+                              "中文".encode(), "中文".encode("gb18030"), b"\xed\xa0\x80", b"\xef\xbb\xbf", b"x"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(st.lists(_JSON_BITS, max_size=12).map(b"".join),
+                                st.builds(lambda v: json.dumps({"text": v}, ensure_ascii=False).encode(
+                                    "utf-8", "surrogatepass"), st.text(max_size=20)),
+                                st.binary(max_size=20).filter(lambda b: b"\n" not in b)), max_size=8))
+def test_any_line_reads_the_same_with_or_without_orjson(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        lines: list[bytes]) -> None:
+    fast, slow = _read_both(tmp_path, b"\n".join(lines) + b"\n", monkeypatch)
+    assert fast[0] == slow[0]
+    assert fast[1].to_dict() == slow[1].to_dict()

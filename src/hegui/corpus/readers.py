@@ -4,6 +4,11 @@ Every reader yields documents one at a time with bounded memory, and counts what
 in a :class:`FileStats` (broken records, wrong encodings, missing or empty text, empty files), so a
 bad file is reported, never a crash and never a silent skip. Text that is not UTF-8 but decodes as
 GB 18030 (the usual legacy Chinese encoding) is kept and counted as ``recoded``.
+
+JSONL lines go through orjson first (several times faster than ``json`` on the decoded line); what
+orjson refuses (blank or broken lines, invalid UTF-8, lone surrogate escapes, ``NaN``, numbers out of
+double range, a BOM …) is read again exactly as before, by ``json`` on the decoded line, so the
+documents and the counts do not depend on which parser took a line.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import gzip
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
 import numpy as np
+import orjson
 
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv",
@@ -31,6 +37,8 @@ MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024
 _JSON_CHUNK = 1 << 20
 _MAX_JSON_ELEMENT = 64 * 1024 * 1024
 _MAX_CSV_ERRORS_IN_A_ROW = 100
+# the fast JSONL line parser (None: every line through ``json``; the tests compare the two paths)
+_FAST_LOADS: Callable[[bytes], Any] | None = orjson.loads
 
 
 @dataclass(slots=True)
@@ -196,6 +204,19 @@ class _Sink:
         st.items += 1
         return doc
 
+    def take_valid(self, value: Any, index: int) -> Document | None:
+        """``take`` for a value orjson parsed from the line's bytes: its strings are valid UTF-8 (no
+        lone surrogates, nothing recoded), so the surrogate check is skipped."""
+        st = self.stats
+        if not isinstance(value, str):
+            st.missing_text += 1
+            return None
+        if not value.strip():
+            st.empty_text += 1
+            return None
+        st.items += 1
+        return Document(self.shard.source, self.rel, index, value)
+
 
 def _lines(fh: IO[bytes], shard: Shard) -> Iterator[bytes]:
     """The lines of the file, or of the shard's byte range (its bounds are line starts)."""
@@ -215,9 +236,23 @@ def _lines(fh: IO[bytes], shard: Shard) -> Iterator[bytes]:
 def _read_jsonl(fh: IO[bytes], sink: _Sink) -> Iterator[Document]:
     st = sink.stats
     line = sink.shard.first_record - 1
+    fast = _FAST_LOADS
+    field = sink.shard.text_field
+    nested = "." in field
     for raw in _lines(fh, sink.shard):
         line += 1
         st.bytes += len(raw)
+        if fast is not None:
+            try:
+                record = fast(raw)
+            except ValueError:  # orjson.JSONDecodeError: the stdlib path below decides
+                pass
+            else:
+                flat = not nested and isinstance(record, dict)
+                doc = sink.take_valid(record.get(field) if flat else _get_field(record, field), line)
+                if doc is not None:
+                    yield doc
+                continue
         if not raw.strip():
             continue
         dec = _decode(raw)
