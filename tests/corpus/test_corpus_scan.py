@@ -127,6 +127,36 @@ def test_jailbreak_screen_clears_only_texts_the_detector_finds_nothing_in() -> N
             assert det.detect(text) == []
 
 
+def test_jailbreak_screen_clears_many_equals_clears_on_each_text() -> None:
+    screen = _screen()
+    from hegui.detect.classifier.batch import nfkc_many
+
+    docs = corpus(seed=12, n=300)
+    runs = screen.payload_runs(docs)
+    nfkc = nfkc_many(docs)
+    want = [screen.clears(t, f, bool(r)) for t, f, r in zip(docs, nfkc, runs, strict=True)]
+    assert screen.clears_many(docs, nfkc, runs) == want
+    assert 0 < sum(want) < len(want)
+
+
+_SCREEN_PIECES = ["ignore", "IGNORE", "ｉｇｎｏｒｅ", "erongi", "developer", "_", "mode", " ", "开发者", "模式", "，", "ß",
+                  "ﬁ", "İ", "\x00", "😀", "𝐢𝐠𝐧𝐨𝐫𝐞", "e\u0301", "DAN", "#", "ok", "中文", "\u3000"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_SCREEN_PIECES), max_size=8).map("".join), max_size=8))
+def test_jailbreak_screen_clears_many_equals_clears_on_any_batch(texts: list[str]) -> None:
+    """Batches with cue words in every form, characters that fold to several, astral letters and
+    U+0000 (the batch's own separator) inside a text."""
+    import unicodedata
+
+    screen = _screen()
+    nfkc = [unicodedata.normalize("NFKC", t) for t in texts]
+    runs = screen.payload_runs(texts)
+    want = [screen.clears(t, f, bool(r)) for t, f, r in zip(texts, nfkc, runs, strict=True)]
+    assert screen.clears_many(texts, nfkc, runs) == want
+
+
 _GAPS = ["", "", "", " ", ".", "_", "-", "\u3000", "，", "x", "9", "_ ."]  # non-word runs, and word characters
 
 

@@ -265,7 +265,8 @@ class LicenceMarkers:
         if self._screen is None:
             import ahocorasick_rs
 
-            self._screen = ahocorasick_rs.AhoCorasick(list(_SCREEN_WORDS))
+            self._screen = ahocorasick_rs.AhoCorasick(list(_SCREEN_WORDS),
+                                                      implementation=ahocorasick_rs.Implementation.DFA)
         screen = self._screen
         for it in items:
             text = it.doc.text
