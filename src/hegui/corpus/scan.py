@@ -109,28 +109,31 @@ class JailbreakScreen:
                 out[np.searchsorted(doc_starts, bounds[runs] + 1, side="right") - 1] = True
         return out
 
-    def clears_many(self, texts: Sequence[str], nfkc: Sequence[str], runs: npt.NDArray[np.bool_]) -> list[bool]:
+    def clears_many(self, texts: Sequence[str], nfkc: Sequence[str], runs: npt.NDArray[np.bool_],
+                    folded: Sequence[str] | None = None) -> list[bool]:
         """``clears`` of every text, with one Aho-Corasick pass per form over the whole batch instead of
         one per text, and the squashed keys looked for in the squashed batch instead of by a regex.
 
         Each text is case-folded on its own (``str.casefold`` has a fast path for ASCII text that a
         joined batch would lose). The forms are joined with U+0000, which no cue word or squashed key
         contains, which case folding leaves alone and which squashing keeps, so a match lies inside
-        one text."""
+        one text. ``folded``: the case-folded NFKC forms, when the caller has them (the classifier
+        needs them too)."""
         n = len(texts)
         if any("\x00" in t for t in texts):
             return [self.clears(t, f, bool(r)) for t, f, r in zip(texts, nfkc, runs, strict=True)]
         busy = np.array(runs, dtype=bool, copy=True)
-        lows = [t.casefold() for t in texts]
-        folded = lows.copy()
+        if folded is None:
+            lows = [t.casefold() for t in texts]
+            folded = [lo if f == t else f.casefold() for t, f, lo in zip(texts, nfkc, lows, strict=True)]
+        else:
+            lows = [fo if f == t else t.casefold() for t, f, fo in zip(texts, nfkc, folded, strict=True)]
         other: list[int] = []  # texts whose folded NFKC differs from their fold
         for i in range(n):
             if len(lows[i]) != len(texts[i]):  # a character that folds to several: not cleared
                 busy[i] = True
-            elif nfkc[i] != texts[i]:
-                folded[i] = nfkc[i].casefold()
-                if folded[i] != lows[i]:
-                    other.append(i)
+            elif folded[i] != lows[i]:
+                other.append(i)
         keep = np.flatnonzero(~busy)
         self._mark(busy, keep, [lows[i] for i in keep], self._ac)
         keep = np.array([i for i in other if not busy[i]], dtype=np.int64)
@@ -237,6 +240,7 @@ class BatchScan:
         errors: list[list[str]] = [[] for _ in range(n)]
         failed: list[str | None] = [None] * n
         nfkc: list[str] | None = None
+        folded: list[str] | None = None  # case-folded NFKC: the screen's and the classifier's
         for det in engine.detectors:
             todo = [i for i in range(n) if failed[i] is None]
             if not todo:
@@ -245,30 +249,34 @@ class BatchScan:
             if key in self._scorers:
                 if classify is not None:
                     todo = [i for i in todo if classify[i]]
-                self._classifier(det, texts, todo, found, errors, failed, nfkc)
+                self._classifier(det, texts, todo, found, errors, failed, folded)
                 continue
             if key in self._screens:
                 if nfkc is None:
                     from hegui.detect.classifier.batch import nfkc_many
 
                     nfkc = nfkc_many(list(texts))
+                    folded = [f.casefold() for f in nfkc]
                 screen = self._screens[key]
                 sub = [texts[i] for i in todo]
-                clear = screen.clears_many(sub, [nfkc[i] for i in todo], screen.payload_runs(sub))
+                assert folded is not None
+                clear = screen.clears_many(sub, [nfkc[i] for i in todo], screen.payload_runs(sub),
+                                           [folded[i] for i in todo])
                 todo = [i for i, c in zip(todo, clear, strict=True) if not c]
             for i in todo:
                 self._detect(det, texts[i], i, found, errors, failed)
         return [self._decide(found[i], errors[i], failed[i]) for i in range(n)]
 
     def _classifier(self, det: Any, texts: Sequence[str], todo: list[int], found: list[list[Finding]],
-                    errors: list[list[str]], failed: list[str | None], nfkc: list[str] | None) -> None:
-        """``nfkc``: the texts' NFKC forms when the jailbreak screen computed them (shared, not redone)."""
+                    errors: list[list[str]], failed: list[str | None], folded: list[str] | None) -> None:
+        """``folded``: the texts' case-folded NFKC forms when the jailbreak screen computed them (shared,
+        not redone)."""
         scorer, cut = self._scorers[id(det)]
         live = [i for i in todo if texts[i].strip()]  # the detector scores blank text as all zeros
         if not live:
             return
         try:
-            probs = scorer.predict([texts[i] for i in live], None if nfkc is None else [nfkc[i] for i in live])
+            probs = scorer.predict([texts[i] for i in live], folded=None if folded is None else [folded[i] for i in live])
         except Exception as err:  # e.g. text the model cannot encode: each text as the engine would
             log.info("batch classifier fell back to single texts: %s: %s", type(err).__name__, err)
             for i in live:

@@ -57,6 +57,12 @@ def test_normalise_many_equals_normalise_over_the_basic_plane() -> None:
     assert normalise_many(texts) == [normalise(t) for t in texts]
 
 
+def test_normalise_many_from_folded_nfkc_equals_normalise() -> None:
+    texts = ["ｆｕｌｌ，ｗｉｄｔｈ。", "  Two\u3000 SPACES\n\tand ß ", "e\u0301", "İstanbul", "", "中文 文本"]
+    folded = [unicodedata.normalize("NFKC", t).casefold() for t in texts]
+    assert normalise_many(texts, folded=folded) == [normalise(t) for t in texts]
+
+
 def test_nfkc_many_equals_unicodedata() -> None:
     texts = ["ｆｕｌｌ，ｗｉｄｔｈ。", "e\u0301", "\u1100\u1161", "plain", "①②", "ﬁne", ""]
     assert nfkc_many(texts) == [unicodedata.normalize("NFKC", t) for t in texts]

@@ -82,14 +82,18 @@ def nfkc_many(texts: Sequence[str]) -> list[str]:
     return out
 
 
-def normalise_many(texts: Sequence[str], nfkc: Sequence[str] | None = None) -> list[str]:
+def normalise_many(texts: Sequence[str], nfkc: Sequence[str] | None = None,
+                   folded: Sequence[str] | None = None) -> list[str]:
     """``normalise`` of each text: NFKC by table where that is exact (``_simple_nfkc``), one casefold
-    for the whole batch. ``nfkc``: the texts' NFKC when the caller has it already (``nfkc_many``).
+    for the whole batch. ``nfkc``: the texts' NFKC when the caller has it already (``nfkc_many``);
+    ``folded``: their case-folded NFKC (then only the whitespace is left to do).
 
     Texts are joined with U+0000, which NFKC and casefold leave alone and never merge with a
     neighbour, so the pieces are what normalising each text gives (a text holding U+0000 goes alone)."""
     if not texts:
         return []
+    if folded is not None:
+        return [" ".join(p.split()) for p in folded]
     if any("\x00" in t for t in texts):
         return [normalise(t) for t in texts]
     pieces = "\x00".join(nfkc_many(texts) if nfkc is None else nfkc).casefold().split("\x00")
@@ -109,10 +113,11 @@ class BatchScorer:
         self._table, self._scale = _compact(model.w[rows])
         self._b = model.b.astype(np.float64)
 
-    def predict(self, texts: Sequence[str], nfkc: Sequence[str] | None = None) -> F32:
+    def predict(self, texts: Sequence[str], nfkc: Sequence[str] | None = None,
+                folded: Sequence[str] | None = None) -> F32:
         """Per-label probabilities (texts × labels) for raw texts, as ``LinearModel.predict`` each
-        (``nfkc``: their NFKC forms, if the caller has them)."""
-        return self.predict_normalised([*normalise_many(texts, nfkc)], texts)
+        (``nfkc``: their NFKC forms, ``folded``: those case-folded, if the caller has them)."""
+        return self.predict_normalised([*normalise_many(texts, nfkc, folded)], texts)
 
     def predict_normalised(self, norms: Sequence[str], raw: Sequence[str]) -> F32:
         """``predict`` on already normalised texts (``raw`` is used only for the texts over ``LONG_CHARS``)."""
