@@ -1,7 +1,8 @@
 """Vectorised text features for the audit: script-based language, exact-dedup hash, MinHash signature.
 
-All three come from one pass over the text's code points in numpy, which keeps the per-document
-Python overhead small. Tokens are CJK-aware: each CJK character is a token (Chinese has no spaces),
+All three come from one pass over a batch's code points: compiled by numba (``features_kernel``,
+loaded on first use) or, where numba cannot load, in numpy (``_features_group_numpy``, the reference
+the kernel must equal bit for bit); either way the per-document Python overhead stays small. Tokens are CJK-aware: each CJK character is a token (Chinese has no spaces),
 each run of Latin/Greek/Cyrillic letters or digits is a word token. Shingles are n-grams of tokens,
 so Chinese gets character n-grams and English word n-grams from the same code. Hashes are fixed
 functions of the text (no per-process salt), so every worker and every backend agrees.
@@ -9,8 +10,10 @@ functions of the text (no per-process salt), so every worker and every backend a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -219,25 +222,37 @@ LONG_DOC_CHARS = 1 << 20
 
 
 def features_batch(texts: list[str]) -> list[TextFeatures]:
-    """``features`` for many documents at once: one numpy pass over several of them (much less
-    overhead per document than one call each), never more than ``BATCH_CHARS`` characters per pass
-    so memory stays bounded (~100 bytes per character); longer documents go in chunks."""
+    """``features`` for many documents at once: one pass over several of them (much less overhead per
+    document than one call each), never more than ``BATCH_CHARS`` characters per pass so memory stays
+    bounded; longer documents go in chunks. The pass is the compiled kernel (``features_kernel``,
+    loaded on first use, ~4× less CPU) or, where numba cannot load, numpy: the results are identical."""
+    kernel = _kernel()
+    group_fn: Callable[[list[str]], list[TextFeatures]] = (
+        _features_group_numpy if kernel is None else functools.partial(_features_group_kernel, kernel))
     out: list[TextFeatures] = []
     group: list[str] = []
     size = 0
     for t in texts:
         if len(t) > LONG_DOC_CHARS:
-            out.extend(_features_group(group))
+            out.extend(group_fn(group))
             group, size = [], 0
-            out.append(_features_long(t))
+            out.append(_features_long(t, kernel))
             continue
         if group and size + len(t) > BATCH_CHARS:
-            out.extend(_features_group(group))
+            out.extend(group_fn(group))
             group, size = [], 0
         group.append(t)
         size += len(t)
-    out.extend(_features_group(group))
+    out.extend(group_fn(group))
     return out
+
+
+def _kernel() -> Callable[..., int] | None:
+    """The compiled features kernel, or None (numba unavailable): imported here so that importing this
+    module does not import numba."""
+    from hegui.corpus import features_kernel
+
+    return features_kernel.load()
 
 
 def _split_points(text: str, chunk: int) -> list[int]:
@@ -255,9 +270,10 @@ def _split_points(text: str, chunk: int) -> list[int]:
     return points
 
 
-def _features_long(text: str) -> TextFeatures:
+def _features_long(text: str, kernel: Callable[..., int] | None = None) -> TextFeatures:
     """A very long document in ``LONG_DOC_CHARS`` chunks: exact hash over all tokens, MinHash bins
-    combined (shingles spanning a chunk boundary are not counted — a handful per megabyte)."""
+    combined (shingles spanning a chunk boundary are not counted — a handful per megabyte). Each chunk
+    goes through ``kernel`` when given, else numpy."""
     h = hashlib.blake2b(digest_size=8)
     counts = np.zeros(_NCLS, dtype=np.int64)
     bins = np.full((1, NUM_PERM), _EMPTY, dtype=np.uint32)
@@ -267,20 +283,49 @@ def _features_long(text: str) -> TextFeatures:
         c32 = _codepoints(text[a:b])
         if not c32.size:
             continue
-        tok, _pos, cls = _tokenise(c32)
-        counts += np.bincount(cls, minlength=_NCLS)
+        if kernel is not None:
+            from hegui.corpus import features_kernel as fk
+
+            tok, _start, kc, chunk_bins = fk.run(kernel, c32, np.array([0, c32.size], dtype=np.int64), False)
+            counts[[_HAN, _LATIN, _OTHER_LETTER, _KANA_HANGUL]] += kc[0]  # Latin and Latin-extended together
+            np.minimum(bins, chunk_bins, out=bins)
+        else:
+            tok, _pos, cls = _tokenise(c32)
+            counts += np.bincount(cls, minlength=_NCLS)
+            if tok.size:
+                sh = shingles(tok)
+                _oph_bins(sh, np.zeros(sh.size, dtype=np.intp), 1, into=bins)
         h.update(tok.tobytes())
-        if tok.size:
-            any_tok = True
-            sh = shingles(tok)
-            _oph_bins(sh, np.zeros(sh.size, dtype=np.intp), 1, into=bins)
+        any_tok = any_tok or bool(tok.size)
     sig = _densify(bins, np.array([any_tok]))[0]
     n = counts
     return TextFeatures(_lang(int(n[_HAN]), int(n[_LATIN] + n[_LATIN_EXT]), int(n[_OTHER_LETTER]),
                               int(n[_KANA_HANGUL])), len(text), h.digest(), sig)
 
 
-def _features_group(texts: list[str]) -> list[TextFeatures]:
+def _features_group_kernel(kernel: Callable[..., int], texts: list[str]) -> list[TextFeatures]:
+    """``_features_group_numpy`` by the compiled kernel (same results): one compiled pass, then per
+    document only the blake2b of its token bytes and the language from its class counts."""
+    if not texts:
+        return []
+    from hegui.corpus import features_kernel
+
+    lens = [len(t) for t in texts]
+    starts = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lens, out=starts[1:])
+    tok, tok_start, counts, sig32 = features_kernel.run(kernel, _codepoints("".join(texts)), starts, True)
+    tok_bytes = tok.view(np.uint8).data
+    bounds = (tok_start * 8).tolist()
+    out = []
+    blake = hashlib.blake2b
+    for d, (han, latin, other, kana_hangul) in enumerate(counts.tolist()):  # features_kernel.COUNT_*
+        exact = blake(tok_bytes[bounds[d]:bounds[d + 1]], digest_size=8).digest()
+        out.append(TextFeatures(_lang(han, latin, other, kana_hangul), lens[d], exact, sig32[d]))
+    return out
+
+
+def _features_group_numpy(texts: list[str]) -> list[TextFeatures]:
+    """The reference pass (and the fallback): ``features`` of each text, in numpy over the whole group."""
     if not texts:
         return []
     lens = np.fromiter((len(t) for t in texts), dtype=np.intp, count=len(texts))
