@@ -1,11 +1,24 @@
-"""Pipeline pieces: the global review sample, per-file stats of text folders."""
+"""Pipeline pieces: the global review sample, per-file stats of text folders, the shard files and the
+cleaned corpus written from them."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import random
+from pathlib import Path
 
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hegui.corpus import pipeline as pl
 from hegui.corpus.pipeline import SampleCollector, _compact_files, sample_priority
-from hegui.corpus.readers import FileStats
+from hegui.corpus.readers import FileStats, plan_shards
+from hegui.corpus.steps import Item
+from hegui.corpus.textstats import NUM_PERM
 
 
 def test_sample_is_the_k_smallest_priorities_over_all_shards_whatever_the_arrival_order() -> None:
@@ -31,3 +44,133 @@ def test_clean_text_files_of_a_folder_collapse_into_one_row() -> None:
     rows = _compact_files(files)
     assert [r["path"] for r in rows] == ["docs/ (5 files without problems)", "docs/bad.txt"]
     assert rows[0]["items"] == 5 and rows[0]["bytes"] == 50
+
+
+# -- shard files and the cleaned corpus --------------------------------------------------------------
+
+class _Marks:
+    """A stand-in for the real steps: a phone number is PII, ``BAD`` is unsafe, the text's hash is its
+    exact hash; every signature differs (duplicates are decided by hand in the tests)."""
+
+    name = "marks"
+
+    def run(self, items: list[Item]) -> None:
+        for it in items:
+            text = it.doc.text
+            it.exact_hash = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+            it.signature = np.full(NUM_PERM, it.doc.index, dtype=np.uint32)
+            it.chars = len(text)
+            at = text.find("13812345678")
+            if at >= 0:
+                it.pii, it.pii_spans = {"cn_mobile": 1}, [("cn_mobile", at, at + 11)]
+            if "BAD" in text:
+                it.unsafe, it.findings = ("A1.4",), [{"category": "A1.4", "score": 1e-05, "span": [0, 3]}]
+
+
+_TEXTS = ["请联系 13812345678 预约", "plain \"quoted\" \\ text\twith\u2028 and \x00 controls", "BAD thing",
+          "中文 😀 文本", "plain \"quoted\" \\ text\twith\u2028 and \x00 controls", "last one"]
+
+
+def _corpus(tmp_path: Path) -> list[pl.Shard]:
+    for k in range(2):
+        d = tmp_path / "d"
+        d.mkdir(exist_ok=True)
+        with open(d / f"{k}.jsonl", "w", encoding="utf-8") as fh:
+            for t in _TEXTS:
+                fh.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
+    return plan_shards([("src", str(tmp_path / "d"))], "text")
+
+
+@pytest.mark.parametrize("clean", ["mask", "drop"])
+def test_clean_corpus_and_rejects_have_the_layout_json_dumps_gave(tmp_path: Path, clean: pl.CleanMode) -> None:
+    shards = _corpus(tmp_path)
+    plan = pl.AuditPlan(str(tmp_path / "out"), clean=clean, sample_size=3)
+    results = [pl.process_shard(s, [_Marks()], plan) for s in shards]
+    total = sum(r["docs"] for r in results)
+    exact, near = np.zeros(total, dtype=bool), np.zeros(total, dtype=bool)
+    exact[[4, 6 + 4]] = True  # the repeated text, in both files
+    near[[6 + 5]] = True
+    offsets = [0, 6, 12]
+    counts = pl.write_clean(shards, results, plan, exact, near, offsets)
+
+    want_clean: list[list[str]] = [[], []]
+    want_rej: list[str] = []
+    for k in range(2):
+        key = f"src:{k}.jsonl#"
+        for i, t in enumerate(_TEXTS):
+            if "BAD" in t:
+                want_rej.append(json.dumps({"key": key + str(i), "source": "src", "file": f"{k}.jsonl", "index": i,
+                                            "reasons": ["unsafe:A1.4"],
+                                            "findings": [{"category": "A1.4", "score": 1e-05, "span": [0, 3]}]},
+                                           ensure_ascii=False))
+            elif "13812345678" in t and clean == "drop":
+                want_rej.append(json.dumps({"key": key + str(i), "source": "src", "file": f"{k}.jsonl", "index": i,
+                                            "reasons": ["pii:cn_mobile"], "findings": []}, ensure_ascii=False))
+        for i, t in enumerate(_TEXTS):
+            g = 6 * k + i
+            if "BAD" in t or ("13812345678" in t and clean == "drop"):
+                continue
+            if exact[g] or near[g]:
+                want_rej.append(json.dumps({"key": key + str(i), "source": "src",
+                                            "reasons": ["exact_duplicate" if exact[g] else "near_duplicate"]},
+                                           ensure_ascii=False))
+                continue
+            want_clean[k].append(json.dumps({"id": key + str(i), "source": "src",
+                                             "text": t.replace("13812345678", "138****5678")}, ensure_ascii=False))
+    out = tmp_path / "out"
+    for k in range(2):  # bytes: U+2028 in a text must stay unescaped, as json.dumps left it
+        assert (out / "clean" / f"src__{k:06d}.jsonl").read_bytes() == "".join(x + "\n" for x in want_clean[k]).encode()
+    assert (out / "rejects.jsonl").read_bytes() == "".join(x + "\n" for x in want_rej).encode()
+    assert counts == {"kept": sum(map(len, want_clean)), "rejected": len(want_rej)}
+    assert sorted(os.listdir(out / "clean")) == ["src__000000.jsonl", "src__000001.jsonl"]
+
+
+def test_sample_file_round_trips_and_keeps_the_priority_order(tmp_path: Path) -> None:
+    shards = _corpus(tmp_path)
+    plan = pl.AuditPlan(str(tmp_path / "out"), clean=None, sample_size=4)
+    results = [pl.process_shard(s, [_Marks()], plan) for s in shards]
+    col = SampleCollector(4)
+    for r in results:
+        col.add(r)
+    entries = pl.read_sample(shards, plan, col.chosen())
+    ranked = sorted((sample_priority(f"src:{k}.jsonl#{i}"), f"src:{k}.jsonl#{i}") for k in range(2) for i in range(6))
+    assert [e["key"] for e in entries] == [key for _, key in ranked[:4]]
+    for e in entries:
+        i = e["index"]
+        assert e["priority"] == str(sample_priority(e["key"]))
+        assert e["text"] == _TEXTS[i].replace("13812345678", "138****5678")
+        assert e["pii"] == (["cn_mobile"] if i == 0 else []) and e["auto_unsafe"] == (["A1.4"] if i == 2 else [])
+
+
+def test_a_checkpoint_without_the_keep_index_runs_again(tmp_path: Path) -> None:
+    shards = _corpus(tmp_path)
+    plan = pl.AuditPlan(str(tmp_path / "out"), clean="mask")
+    result = pl.process_shard(shards[0], [_Marks()], plan)
+    assert pl.load_checkpoint(shards[0], plan) == result
+    os.remove(os.path.join(plan.shard_dir(shards[0].id), pl.KEEP_INDEX))  # a shard dir from before keep.idx
+    assert pl.load_checkpoint(shards[0], plan) is None
+    assert pl.load_checkpoint(shards[1], plan) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.text(), source=st.text(max_size=8), text=st.text())
+def test_kept_lines_are_byte_for_byte_what_json_dumps_wrote(key: str, source: str, text: str) -> None:
+    """Keys and texts hold no lone surrogates (the reader repairs texts; see the next test for keys)."""
+    key, text = (x.encode("utf-8", "replace").decode("utf-8") for x in (key, text))
+    source = source.encode("utf-8", "replace").decode("utf-8")
+    assert pl._json_str(text) == json.dumps(text, ensure_ascii=False).encode("utf-8")
+    w = pl._KeepWriter.__new__(pl._KeepWriter)
+    w._mid, w._buf, w._nums = {}, [], []
+    w.add(7, key, source, text)
+    assert w._buf == [(json.dumps({"id": key, "source": source, "text": text}, ensure_ascii=False) + "\n").encode()]
+    assert w._nums == [7]
+
+
+def test_values_orjson_refuses_are_written_as_json_wrote_them() -> None:
+    big = {"key": "k", "index": 2**70, "text": "x"}
+    line = pl._dumps_line(big)
+    assert json.loads(line) == big and pl._loads_line(line) == big
+    with pytest.raises(UnicodeEncodeError):  # as writing it to a UTF-8 text file failed before
+        pl._json_str("bad \udcff name")
+    with pytest.raises(UnicodeEncodeError):
+        pl._dumps_line({"key": "bad \udcff name"})

@@ -20,10 +20,11 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from hegui.corpus.readers import Document, FileStats, Shard, read_shard
 from hegui.corpus.steps import Item, Step, length_bucket
@@ -32,6 +33,8 @@ from hegui.corpus.textstats import BANDS, NUM_PERM, ROWS, band_key
 CleanMode = Literal["drop", "mask"]
 SAMPLE_TEXT_MAX = 4000
 _SAMPLE_KEY = b"hegui-corpus-review"
+_COPY_BLOCK = 1 << 20
+KEEP_LINES, KEEP_INDEX = "keep.jsonl", "keep.idx"  # a shard's kept documents, final lines + their numbers
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,11 @@ class Tally:
         if it.scan_errors:
             self.scan_incomplete += 1
             _inc_all(self.scan_errors, it.scan_errors)
-        _inc_all(self.markers, it.markers)
-        _inc_all(self.languages, (it.lang,))
-        _inc_all(self.lengths, (length_bucket(it.chars),))
+        if it.markers:
+            _inc_all(self.markers, it.markers)
+        langs, lengths, bucket = self.languages, self.lengths, length_bucket(it.chars)
+        langs[it.lang] = langs.get(it.lang, 0) + 1
+        lengths[bucket] = lengths.get(bucket, 0) + 1
 
     def merge(self, other: Tally) -> None:
         for name in ("items", "bytes", "unsafe", "pii_docs", "restricted", "scan_incomplete", "classified",
@@ -160,6 +165,56 @@ def _write_json_atomic(path: str, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+def _dumps_line(obj: Any) -> bytes:
+    """One JSONL line of a shard's own files (``sample.jsonl``), by orjson; what orjson refuses (a lone
+    surrogate, an integer beyond 64 bits) goes through ``json`` as before — which fails on a lone
+    surrogate as writing it to a UTF-8 text file did."""
+    try:
+        return orjson.dumps(obj) + b"\n"
+    except TypeError:
+        return json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def _json_str(value: str) -> bytes:
+    """``value`` as a JSON string, byte for byte what ``json.dumps(value, ensure_ascii=False)`` gives
+    (both escape only ``"``, ``\\`` and the C0 controls, the same way; orjson several times faster)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # lone surrogates: json.dumps keeps them and the UTF-8 encoding fails, as before
+        return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+class _KeepWriter:
+    """Kept documents of a shard in their final ``clean/*.jsonl`` form (``{"id": …, "source": …,
+    "text": …}``, the layout ``json.dumps`` gave) plus, in ``keep.idx``, each line's document number in
+    the shard (uint64), so ``write_clean`` copies lines without parsing them again."""
+
+    def __init__(self, sd: str) -> None:
+        self.lines = open(os.path.join(sd, KEEP_LINES), "wb")  # noqa: SIM115 - closed in close()
+        self.idx = open(os.path.join(sd, KEEP_INDEX), "wb")  # noqa: SIM115 - closed in close()
+        self._mid: dict[str, bytes] = {}
+        self._buf: list[bytes] = []
+        self._nums: list[int] = []
+
+    def add(self, n: int, key: str, source: str, text: str) -> None:
+        mid = self._mid.get(source)
+        if mid is None:
+            mid = self._mid[source] = b', "source": ' + _json_str(source) + b', "text": '
+        self._buf.append(b'{"id": ' + _json_str(key) + mid + _json_str(text) + b"}\n")
+        self._nums.append(n)
+
+    def flush(self) -> None:
+        if self._buf:
+            self.lines.write(b"".join(self._buf))
+            self.idx.write(np.asarray(self._nums, dtype=np.uint64).tobytes())
+            self._buf, self._nums = [], []
+
+    def close(self) -> None:
+        self.flush()
+        self.lines.close()
+        self.idx.close()
+
+
 def process_shard(shard: Shard, steps: list[Step], plan: AuditPlan) -> dict[str, Any]:
     """Phase 1 for one shard. Safe to re-run: it starts the shard's directory afresh."""
     sd = plan.shard_dir(shard.id)
@@ -169,51 +224,63 @@ def process_shard(shard: Shard, steps: list[Step], plan: AuditPlan) -> dict[str,
     files: list[FileStats] = []
     tally = Tally()
     sample: list[tuple[int, str, dict[str, Any]]] = []  # max-heap via negated priority
+    k = plan.sample_size
     n = 0
-    with open(os.path.join(sd, "sig.bin"), "wb") as sig_f, open(os.path.join(sd, "hash.bin"), "wb") as hash_f, \
-            open(os.path.join(sd, "keep.jsonl"), "w", encoding="utf-8") as keep_f, \
-            open(os.path.join(sd, "rejects.jsonl"), "w", encoding="utf-8") as rej_f:
-        for batch in _batched(read_shard(shard, files), plan.batch_size):
-            items = [Item(d) for d in batch]
-            for step in steps:
-                step.run(items)
-            for it in items:
-                tally.add(it)
-                assert it.signature is not None and len(it.signature) == NUM_PERM
-                sig_f.write(it.signature.tobytes())
-                hash_f.write(it.exact_hash)
-                key = it.doc.key
-                prio = sample_priority(key)
-                if len(sample) < plan.sample_size or -sample[0][0] > prio:
-                    entry = {"key": key, "source": it.doc.source, "file": it.doc.file, "index": it.doc.index,
-                             "auto_unsafe": list(it.unsafe), "pii": sorted(it.pii),
-                             "text": _masked(it.doc.text, it, "partial")[:SAMPLE_TEXT_MAX]}
-                    item = (-prio, key, entry)
-                    if len(sample) < plan.sample_size:
-                        heapq.heappush(sample, item)
-                    else:
-                        heapq.heapreplace(sample, item)
-                if plan.clean is not None:
-                    reasons = [f"unsafe:{c}" for c in it.unsafe]
-                    if it.restricted:
-                        reasons.append("ip_restricted")
-                    if plan.clean == "drop" and it.pii:
-                        reasons.append("pii:" + ",".join(sorted(it.pii)))
-                    if reasons:
-                        rej_f.write(json.dumps({"key": key, "source": it.doc.source, "file": it.doc.file,
-                                                "index": it.doc.index, "reasons": reasons,
-                                                "findings": it.findings}, ensure_ascii=False) + "\n")
-                    else:
-                        text = _masked(it.doc.text, it, plan.mask_mode) if plan.clean == "mask" else it.doc.text
-                        keep_f.write(json.dumps({"i": n, "id": key, "source": it.doc.source, "text": text},
-                                                ensure_ascii=False) + "\n")
-                n += 1
+    keep = _KeepWriter(sd)
+    try:
+        with open(os.path.join(sd, "sig.bin"), "wb") as sig_f, open(os.path.join(sd, "hash.bin"), "wb") as hash_f, \
+                open(os.path.join(sd, "rejects.jsonl"), "wb") as rej_f:
+            for batch in _batched(read_shard(shard, files), plan.batch_size):
+                items = [Item(d) for d in batch]
+                for step in steps:
+                    step.run(items)
+                sigs: list[bytes] = []
+                rejects: list[bytes] = []
+                for it in items:
+                    tally.add(it)
+                    assert it.signature is not None and len(it.signature) == NUM_PERM
+                    sigs.append(it.signature.tobytes())
+                    doc = it.doc
+                    key = doc.key
+                    prio = sample_priority(key)
+                    if len(sample) < k or -sample[0][0] > prio:
+                        entry = {"key": key, "source": doc.source, "file": doc.file, "index": doc.index,
+                                 "auto_unsafe": list(it.unsafe), "pii": sorted(it.pii),
+                                 "text": (_masked(doc.text, it, "partial") if it.pii_spans else doc.text)[
+                                     :SAMPLE_TEXT_MAX]}
+                        if len(sample) < k:
+                            heapq.heappush(sample, (-prio, key, entry))
+                        else:
+                            heapq.heapreplace(sample, (-prio, key, entry))
+                    if plan.clean is not None:
+                        reasons = [f"unsafe:{c}" for c in it.unsafe]
+                        if it.restricted:
+                            reasons.append("ip_restricted")
+                        if plan.clean == "drop" and it.pii:
+                            reasons.append("pii:" + ",".join(sorted(it.pii)))
+                        if reasons:  # few, and findings are free-form: json, the exact layout as before
+                            rejects.append(json.dumps({"key": key, "source": doc.source, "file": doc.file,
+                                                       "index": doc.index, "reasons": reasons,
+                                                       "findings": it.findings}, ensure_ascii=False)
+                                           .encode("utf-8") + b"\n")
+                        else:
+                            text = _masked(doc.text, it, plan.mask_mode) if plan.clean == "mask" else doc.text
+                            keep.add(n, key, doc.source, text)
+                    n += 1
+                sig_f.write(b"".join(sigs))
+                hash_f.write(b"".join(it.exact_hash for it in items))
+                if rejects:
+                    rej_f.write(b"".join(rejects))
+                keep.flush()
+    finally:
+        keep.close()
     tally.bytes = sum(f.bytes for f in files)
-    entries = [e for _, _, e in sorted(sample, key=lambda x: -x[0])]
-    with open(os.path.join(sd, "sample.jsonl"), "w", encoding="utf-8") as fh:
-        for e in entries:
-            e["priority"] = str(sample_priority(e["key"]))
-            fh.write(json.dumps(e, ensure_ascii=False) + "\n")
+    ranked = sorted(sample, key=lambda x: -x[0])
+    entries = [e for _, _, e in ranked]
+    for neg, _, e in ranked:
+        e["priority"] = str(-neg)
+    with open(os.path.join(sd, "sample.jsonl"), "wb") as fh:
+        fh.write(b"".join(_dumps_line(e) for e in entries))
     result = {"shard": shard.id, "source": shard.source, "docs": n, "files": _compact_files(files),
               "tally": tally.to_dict(), "sample": [[e["priority"], e["key"]] for e in entries]}
     _write_json_atomic(os.path.join(sd, "result.json"), result)
@@ -264,13 +331,16 @@ class SampleCollector:
 
 
 def load_checkpoint(shard: Shard, plan: AuditPlan) -> dict[str, Any] | None:
+    """A finished shard's result, or None when the shard must run (again)."""
     path = os.path.join(plan.shard_dir(shard.id), "result.json")
     try:
         with open(path, encoding="utf-8") as fh:
             data: dict[str, Any] = json.load(fh)
     except (OSError, ValueError):
         return None
-    return data if data.get("shard") == shard.id else None
+    if data.get("shard") != shard.id or not os.path.exists(os.path.join(plan.shard_dir(shard.id), KEEP_INDEX)):
+        return None  # not this shard's, or written before keep.idx existed: the shard runs again
+    return data
 
 
 # -- local backend ---------------------------------------------------------------------------------
@@ -445,9 +515,9 @@ def read_sample(shards: list[Shard], plan: AuditPlan, chosen: dict[str, set[str]
         if not want:
             continue
         found = 0
-        with open(os.path.join(plan.shard_dir(s.id), "sample.jsonl"), encoding="utf-8") as fh:
+        with open(os.path.join(plan.shard_dir(s.id), "sample.jsonl"), "rb") as fh:
             for line in fh:  # sorted by priority: the chosen ones come first
-                e = json.loads(line)
+                e = _loads_line(line)
                 if e["key"] in want:
                     entries.append(e)
                     found += 1
@@ -457,35 +527,58 @@ def read_sample(shards: list[Shard], plan: AuditPlan, chosen: dict[str, set[str]
     return entries
 
 
+def _loads_line(line: bytes) -> Any:
+    """A line this module wrote: orjson, or ``json`` for what orjson refuses (an integer beyond 64 bits)."""
+    try:
+        return orjson.loads(line)
+    except ValueError:
+        return json.loads(line.decode("utf-8"))
+
+
+def _copy_counting_lines(src: str, dst: IO[bytes]) -> int:
+    """Append ``src`` to ``dst`` in large blocks; the number of lines copied."""
+    lines = 0
+    with open(src, "rb") as fh:
+        while block := fh.read(_COPY_BLOCK):
+            dst.write(block)
+            lines += block.count(b"\n")
+    return lines
+
+
 def write_clean(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPlan,
                 exact: npt.NDArray[np.bool_], near: npt.NDArray[np.bool_], offsets: list[int]) -> dict[str, int]:
-    """The cleaned corpus (``DIR/clean/*.jsonl``, duplicates removed) and ``DIR/rejects.jsonl``."""
+    """The cleaned corpus (``DIR/clean/*.jsonl``, duplicates removed) and ``DIR/rejects.jsonl``.
+
+    A shard's ``keep.jsonl`` lines are already in their final form and ``keep.idx`` says which
+    document each is: lines of non-duplicates are copied as bytes; only a duplicate's line is parsed,
+    for its reject record."""
     clean_dir = os.path.join(plan.out_dir, "clean")
     if os.path.isdir(clean_dir):
         shutil.rmtree(clean_dir)
     os.makedirs(clean_dir)
     kept = rejected = 0
-    with open(os.path.join(plan.out_dir, "rejects.jsonl"), "w", encoding="utf-8") as rej:
+    with open(os.path.join(plan.out_dir, "rejects.jsonl"), "wb") as rej:
         for k, s in enumerate(shards):
             sd = plan.shard_dir(s.id)
-            with open(os.path.join(sd, "rejects.jsonl"), encoding="utf-8") as fh:
-                for line in fh:
-                    rej.write(line)
-                    rejected += 1
+            rejected += _copy_counting_lines(os.path.join(sd, "rejects.jsonl"), rej)
             out_path = os.path.join(clean_dir, os.path.basename(sd) + ".jsonl")
-            with open(os.path.join(sd, "keep.jsonl"), encoding="utf-8") as fh, \
-                    open(out_path, "w", encoding="utf-8") as out:
-                for line in fh:
-                    rec = json.loads(line)
-                    g = offsets[k] + int(rec.pop("i"))
-                    if exact[g] or near[g]:
-                        reason = "exact_duplicate" if exact[g] else "near_duplicate"
+            g = offsets[k] + np.fromfile(os.path.join(sd, KEEP_INDEX), dtype=np.uint64).astype(np.int64)
+            dup = exact[g] | near[g]
+            with open(out_path, "wb") as out:
+                if not dup.any():
+                    kept += _copy_counting_lines(os.path.join(sd, KEEP_LINES), out)
+                    continue
+                with open(os.path.join(sd, KEEP_LINES), "rb") as fh:
+                    for j, (line, is_dup) in enumerate(zip(fh, dup.tolist(), strict=True)):
+                        if not is_dup:
+                            out.write(line)
+                            kept += 1
+                            continue
+                        rec = _loads_line(line)
+                        reason = "exact_duplicate" if exact[g[j]] else "near_duplicate"
                         rej.write(json.dumps({"key": rec["id"], "source": rec["source"], "reasons": [reason]},
-                                             ensure_ascii=False) + "\n")
+                                             ensure_ascii=False).encode("utf-8") + b"\n")
                         rejected += 1
-                        continue
-                    out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                    kept += 1
     return {"kept": kept, "rejected": rejected}
 
 
