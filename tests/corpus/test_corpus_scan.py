@@ -139,8 +139,8 @@ def test_jailbreak_screen_clears_many_equals_clears_on_each_text() -> None:
     assert 0 < sum(want) < len(want)
 
 
-_SCREEN_PIECES = ["ignore", "IGNORE", "ｉｇｎｏｒｅ", "erongi", "developer", "_", "mode", " ", "开发者", "模式", "，", "ß",
-                  "ﬁ", "İ", "\x00", "😀", "𝐢𝐠𝐧𝐨𝐫𝐞", "e\u0301", "DAN", "#", "ok", "中文", "\u3000"]
+_SCREEN_PIECES = ["ignore", "IGNORE", "ｉｇｎｏｒｅ", "erongi", "developer", "_", "mode", " ", "开发者", "模式", "，",
+                  "ß", "ﬁ", "İ", "\x00", "😀", "𝐢𝐠𝐧𝐨𝐫𝐞", "e\u0301", "DAN", "#", "ok", "中文", "\u3000"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -276,7 +276,8 @@ class BatchScan:
         if not live:
             return
         try:
-            probs = scorer.predict([texts[i] for i in live], folded=None if folded is None else [folded[i] for i in live])
+            probs = scorer.predict([texts[i] for i in live],
+                                   folded=None if folded is None else [folded[i] for i in live])
         except Exception as err:  # e.g. text the model cannot encode: each text as the engine would
             log.info("batch classifier fell back to single texts: %s: %s", type(err).__name__, err)
             for i in live:

@@ -136,3 +136,17 @@ def test_kernel_compiles_without_a_cache_when_no_cache_directory_is_writable(mon
         assert np.array_equal(BatchScorer(model).predict(texts), cached)
     finally:
         kernel._compiled.cache_clear()
+
+
+@pytest.mark.parametrize("int8", [True, False])
+def test_windows_built_from_halves_score_like_predict_at_every_boundary(int8: bool) -> None:
+    """Texts whose length puts the last half at 1–4 characters (n-grams crossing into it or past the
+    end) and texts just over one window, on a model whose buckets collide heavily (big overlaps)."""
+    model = _random_model(6, int8)
+    rng = np.random.default_rng(5)
+    alphabet = list("ab c中文字Ａé")
+    lengths = [192, 193, 194, 195, 196, 287, 288, 289, 290, 291, 383, 384, 385, 500]
+    texts = ["".join(rng.choice(alphabet, size=n)) for n in lengths]
+    got = BatchScorer(model).predict(texts)
+    want = np.stack([model.predict(t) for t in texts])
+    assert np.abs(got - want).max() < 1e-5

@@ -1,5 +1,7 @@
 """The compiled loop behind ``BatchScorer``: every unit of every text scored in one pass, per unit on
-its own set of distinct n-gram buckets, exactly as ``LinearModel.predict`` defines it.
+its own set of distinct n-gram buckets, exactly as ``LinearModel.predict`` defines it. A window's sum
+is built from its two halves' (each half summed once), which with the int8 weights gives the very same
+integers as summing the window on its own, at about three quarters of the cost.
 
 Why compiled: a unit's score needs its *distinct* buckets. Array code gets them by sorting (bucket,
 position) keys and masking, which costs more than all the arithmetic; a loop gets them with a stamp
@@ -21,6 +23,8 @@ import numpy.typing as npt
 from hegui.detect.classifier.model import _BASE, _MUL, _SEEDS, MIN_SENTENCE, NGRAMS, STRIDE, WINDOW
 
 _NMAX = max(NGRAMS)
+if WINDOW != 2 * STRIDE:  # ``_score_units`` builds each window from two halves
+    raise RuntimeError("the classifier kernel needs WINDOW == 2 * STRIDE")
 # ``_SENTENCE_END``: one of these, or "." followed by whitespace (the regex's ``\s``)
 _SENTENCE_MARKS = tuple(ord(c) for c in "。！？!?；;")
 
@@ -48,6 +52,10 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
     columns after the labels, so that a row is a whole number of vector registers), of a type that sums
     the rows exactly enough (int32 for int8 weights: a unit has at most 4 × 192 n-grams; else float64)."""
     nlab = bias.shape[0]
+    width = acc.shape[0]
+    s_a = np.zeros_like(acc)  # a half's distinct sum, its intersection with the previous P, and P itself
+    s_i = np.zeros_like(acc)
+    s_p = np.zeros_like(acc)
     seen = np.zeros(1 << bits, dtype=np.int32)
     stamp = 0
     shift = np.uint64(64 - bits)
@@ -73,18 +81,72 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
                     grams[p, n - 1] = np.int32(((h + seeds[n]) * mul) >> shift)
                 else:
                     grams[p, n - 1] = -1
-        # the units of ``spans``: the text when short; else windows, then sentences (a unit listed
-        # twice changes no maximum, so ``spans``' de-duplication is not needed)
+        for j in range(nlab):
+            out[d, j] = -np.inf
         nunits = 0
         if length <= WINDOW:
             units[0, 0] = 0
             units[0, 1] = length
             nunits = 1
         else:
-            for i in range(0, length - WINDOW + STRIDE, STRIDE):
-                units[nunits, 0] = i
-                units[nunits, 1] = min(i + WINDOW, length)
-                nunits += 1
+            # the windows (``WINDOW`` = 2 × ``STRIDE``): window k is halves k and k + 1, so its distinct
+            # buckets are P(k) ∪ A(k + 1), where A(h) are the n-grams inside half h and P(h) adds those
+            # that start in it and cross into the next. Each half's distinct sum is taken once and a
+            # window's is P(k) + A(k + 1) − (P(k) ∩ A(k + 1)): about half the row additions of summing
+            # every window on its own, and with integer weights exactly the same sums
+            prev = 0  # the stamp of the previous half
+            c_p = 0
+            for h in range((length + STRIDE - 1) // STRIDE):
+                stamp += 1
+                hs = h * STRIDE
+                he = min(hs + STRIDE, length)
+                c_a = 0
+                c_i = 0
+                s_a[:] = 0
+                s_i[:] = 0
+                for p in range(hs, he):
+                    for n in range(_NMAX):
+                        if p + n + 1 > he:
+                            break
+                        b = grams[p, n]
+                        if b < 0 or seen[b] == stamp:
+                            continue
+                        r = row_of[b]
+                        if seen[b] == prev:
+                            c_i += 1
+                            if r >= 0:
+                                for j in range(width):
+                                    s_i[j] += table[r, j]
+                        seen[b] = stamp
+                        c_a += 1
+                        if r >= 0:
+                            for j in range(width):
+                                s_a[j] += table[r, j]
+                if h >= 1:  # window h − 1
+                    norm = np.sqrt(max(float(c_p + c_a - c_i), floor))
+                    for j in range(nlab):
+                        z = float(s_p[j] + s_a[j] - s_i[j]) * scale[j] / norm + bias[j]
+                        if z > out[d, j]:
+                            out[d, j] = z
+                c_p = c_a
+                s_p[:] = s_a
+                for p in range(max(hs, he - _NMAX + 1), he):  # P(h): the n-grams crossing into the next half
+                    for n in range(_NMAX):
+                        if p + n + 1 <= he:
+                            continue
+                        if p + n + 1 > length:
+                            break
+                        b = grams[p, n]
+                        if b < 0 or seen[b] == stamp:
+                            continue
+                        seen[b] = stamp
+                        c_p += 1
+                        r = row_of[b]
+                        if r >= 0:
+                            for j in range(width):
+                                s_p[j] += table[r, j]
+                prev = stamp
+            # then the sentences, each on its own
             start = 0
             for p in range(length + 1):
                 if p < length:
@@ -105,8 +167,6 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
                     units[nunits, 0] = s
                     units[nunits, 1] = cut
                     nunits += 1
-        for j in range(nlab):
-            out[d, j] = -np.inf
         for u in range(nunits):
             us = units[u, 0]
             ue = units[u, 1]
