@@ -183,6 +183,15 @@ def test_nested_field_and_split_part_agree_on_both_paths(tmp_path: Path, monkeyp
     body = b'{"doc": {"body": "deep"}}\n{"doc": "flat"}\n{"doc": {"body": NaN}}\n{"doc": {"body": "\\ud83d\\ude00"}}\n'
     fast, slow = _read_both(tmp_path, body, monkeypatch, "doc.body")
     assert fast == slow and fast[0] == [(0, "deep"), (3, "😀")]
+    p = tmp_path / "odd.jsonl"
+    start = body.index(b"\n") + 1  # a part: lines 1-3
+    got = []
+    for fast_loads in (readers._FAST_LOADS, None):
+        monkeypatch.setattr(readers, "_FAST_LOADS", fast_loads)
+        shard = Shard("s/1", "src", (str(p),), str(tmp_path), "doc.body", start, len(body), 1)
+        st = FileStats(p.name, "jsonl")
+        got.append(([(d.index, d.text) for d in read_file(shard, str(p), st)], st.to_dict()))
+    assert got[0] == got[1] and got[0][0] == [(3, "😀")] and got[0][1]["missing_text"] == 2
 
 
 _JSON_BITS = st.sampled_from([b"{", b"}", b"[", b"]", b'"text"', b'"t"', b":", b",", b'"', b"\\", b"\\u", b"d800",

@@ -239,7 +239,7 @@ def _read_jsonl(fh: IO[bytes], sink: _Sink) -> Iterator[Document]:
     fast = _FAST_LOADS
     field = sink.shard.text_field
     nested = "." in field
-    for raw in _lines(fh, sink.shard):
+    for raw in _lines(fh, sink.shard) if sink.shard.is_part else fh:  # a whole file: no generator in between
         line += 1
         st.bytes += len(raw)
         if fast is not None:
