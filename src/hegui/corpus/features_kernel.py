@@ -3,9 +3,10 @@
 ``textstats``'s numpy path computes tokens, shingles and MinHash bins with some thirty numpy calls
 per batch, most of them a full pass over the characters or tokens writing a temporary array; the
 loop below does it all in one pass per document (plus one over its tokens), with nothing allocated
-but its outputs, in about a seventh of the CPU time. It gives exactly what ``textstats._features_group_numpy`` gives (that path is the
-reference, and the fallback when numba cannot load): the same character classes, token hashes,
-shingles, bins and densification, bit for bit.
+but its outputs, in about a seventh of the CPU time. It gives exactly what
+``textstats._features_group_numpy`` gives (that path is the reference, and the fallback when numba
+cannot load): the same character classes, token hashes, shingles, bins and densification, bit for
+bit.
 
 numba is imported only by ``load()`` (``textstats.features_batch`` calls it on first use), so
 importing ``textstats`` never imports numba. The machine code is cached beside this file (or

@@ -2,10 +2,11 @@
 
 All three come from one pass over a batch's code points: compiled by numba (``features_kernel``,
 loaded on first use) or, where numba cannot load, in numpy (``_features_group_numpy``, the reference
-the kernel must equal bit for bit); either way the per-document Python overhead stays small. Tokens are CJK-aware: each CJK character is a token (Chinese has no spaces),
-each run of Latin/Greek/Cyrillic letters or digits is a word token. Shingles are n-grams of tokens,
-so Chinese gets character n-grams and English word n-grams from the same code. Hashes are fixed
-functions of the text (no per-process salt), so every worker and every backend agrees.
+the kernel must equal bit for bit); either way the per-document Python overhead stays small. Tokens
+are CJK-aware: each CJK character is a token (Chinese has no spaces), each run of
+Latin/Greek/Cyrillic letters or digits is a word token. Shingles are n-grams of tokens, so Chinese
+gets character n-grams and English word n-grams from the same code. Hashes are fixed functions of
+the text (no per-process salt), so every worker and every backend agrees.
 """
 
 from __future__ import annotations
