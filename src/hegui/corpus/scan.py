@@ -134,15 +134,15 @@ class JailbreakScreen:
                 busy[i] = True
             elif folded[i] != lows[i]:
                 other.append(i)
-        keep = np.flatnonzero(~busy)
+        keep: list[int] = np.flatnonzero(~busy).tolist()
         self._mark(busy, keep, [lows[i] for i in keep], self._ac)
-        keep = np.array([i for i in other if not busy[i]], dtype=np.int64)
+        keep = [i for i in other if not busy[i]]
         self._mark(busy, keep, [folded[i] for i in keep], self._ac)
-        keep = np.flatnonzero(~busy)
+        keep = np.flatnonzero(~busy).tolist()
         self._mark(busy, keep, [folded[i] for i in keep], self._squashed_ac, squash=True)
-        return (~busy).tolist()
+        return [not b for b in busy.tolist()]
 
-    def _mark(self, busy: npt.NDArray[np.bool_], which: npt.NDArray[np.int64], forms: list[str], ac: Any,
+    def _mark(self, busy: npt.NDArray[np.bool_], which: list[int], forms: list[str], ac: Any,
               squash: bool = False) -> None:
         """Sets ``busy[which[k]]`` where ``ac`` finds a word in ``forms[k]`` (all searched at once);
         ``squash``: in the form without its non-word characters (``jailbreak._squash``)."""
@@ -165,7 +165,7 @@ class JailbreakScreen:
             return
         starts = np.cumsum(lens) - lens
         at = np.fromiter((h[1] for h in hits), dtype=np.int64, count=len(hits))
-        busy[which[np.searchsorted(starts, at, side="right") - 1]] = True
+        busy[np.asarray(which, dtype=np.int64)[np.searchsorted(starts, at, side="right") - 1]] = True
 
     def clears(self, text: str, nfkc: str, payload_run: bool) -> bool:
         if payload_run:

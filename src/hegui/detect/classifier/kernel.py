@@ -96,9 +96,9 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
             # every window on its own, and with integer weights exactly the same sums
             prev = 0  # the stamp of the previous half
             c_p = 0
-            for h in range((length + STRIDE - 1) // STRIDE):
+            for half in range((length + STRIDE - 1) // STRIDE):
                 stamp += 1
-                hs = h * STRIDE
+                hs = half * STRIDE
                 he = min(hs + STRIDE, length)
                 c_a = 0
                 c_i = 0
@@ -122,7 +122,7 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
                         if r >= 0:
                             for j in range(width):
                                 s_a[j] += table[r, j]
-                if h >= 1:  # window h − 1
+                if half >= 1:  # window half − 1
                     norm = np.sqrt(max(float(c_p + c_a - c_i), floor))
                     for j in range(nlab):
                         z = float(s_p[j] + s_a[j] - s_i[j]) * scale[j] / norm + bias[j]
