@@ -257,3 +257,16 @@ def test_batch_scan_classifies_a_repeated_text_when_any_copy_is_flagged() -> Non
                                                        for f in engine.moderate(t, "output").findings))
     got = BatchScan(engine, "output").scan([text, text], [False, True])
     assert all(any(f.detector == "classifier" for f in d.findings) for d in got)
+
+
+def test_batch_scan_has_lexicons_share_their_normalisation_only_with_proximity_rules_present() -> None:
+    from hegui.detect.lexicon import LexiconDetector
+
+    data = load_default_data()
+    pack = load_pack("cn-genai")
+    alone = LexiconDetector(data.entries, pack.normalisation, data.allow)
+    BatchScan(ModerationEngine(pack, [alone, PiiDetector.from_pack(pack)])).scan(["一段文字" * 10])
+    assert alone.share_normalised is False
+    engine = ModerationEngine.default()
+    BatchScan(engine).scan(["一段文字" * 10])
+    assert engine.lexicons() and all(lx.share_normalised for lx in engine.lexicons())

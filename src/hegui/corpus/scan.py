@@ -193,6 +193,10 @@ class BatchScan:
         self.direction: Direction = direction
         if hasattr(engine, "compile_kernels"):
             engine.compile_kernels()
+        from hegui.moderation.engine import lexicon_of
+
+        # lexicons normalise once for the proximity rules too (``LexiconDetector.share_normalised``)
+        self._share_normalised = any(hasattr(d, "compile_kernel") and lexicon_of(d) is None for d in engine.detectors)
         self._scorers: dict[int, tuple[BatchScorer, npt.NDArray[np.float64]]] = {}
         self._screens: dict[int, JailbreakScreen] = {}
         for det in engine.detectors:
@@ -221,6 +225,9 @@ class BatchScan:
         engine = self.engine
         if getattr(engine, "_refreshers", None):
             engine.refresh()  # the lexicon hot reload the engine does per call, once per batch
+        if self._share_normalised:
+            for lx in engine.lexicons():  # (a hot reload builds new ones)
+                lx.share_normalised = True
         first: dict[str, int] = {}
         where = [first.setdefault(t, len(first)) for t in texts]
         flags: list[bool] | None = None

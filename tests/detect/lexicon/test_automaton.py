@@ -67,6 +67,31 @@ def test_findings_equal_the_python_path(pieces: list[str]) -> None:
     assert COMPILED.detect(text) == PYTHON.detect(_fresh(text))
 
 
+def _sharing() -> LexiconDetector:
+    det, _ = _pair(ENTRIES, ALLOW)
+    det.share_normalised = True
+    return det
+
+
+SHARING = _sharing()
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=25))
+@settings(max_examples=300, deadline=None)
+def test_findings_through_the_shared_normalisation_equal_the_python_path(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert SHARING.detect(text) == PYTHON.detect(_fresh(text))
+
+
+def test_sharing_leaves_the_normalisation_for_the_next_detector_of_the_check() -> None:
+    text = "一段关于炸药和 kill the process 的文字" * 3
+    SHARING.detect(text)
+    assert SHARING.normalizer.shared_result(text) is not None
+    other = _fresh(text)
+    COMPILED.detect(other)  # the default: normalised inside the scan's compiled call, nothing left
+    assert COMPILED.normalizer.shared_result(other) is None
+
+
 def test_the_compiled_paths_are_taken() -> None:
     """A text no other detector has normalised: one fused call; one that was: the scan of its arrays."""
     assert COMPILED._compiled is not None

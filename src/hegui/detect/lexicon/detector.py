@@ -159,6 +159,10 @@ class LexiconDetector:
             if len(pl) == 1 and pl[0][0] != _ALLOW else None for pl in payloads]
         self._compiled: CompiledAutomaton | None = None
         self._ktables: KernelTables | None = None
+        #: with the kernels: normalise through ``normalize_shared`` (then scan) instead of in the same
+        #: compiled call as the scan, because another detector (proximity rules) will normalise the same
+        #: text with the same steps and can then take this result (``BatchScan`` sets it)
+        self.share_normalised = False
         if compiled or (compiled is None and kernel.loaded()):
             self.compile_kernel()
 
@@ -238,9 +242,11 @@ class LexiconDetector:
         nz = self.normalizer  # shared with the other detectors of this check
         compiled, tables = self._compiled, self._ktables
         if compiled is not None and tables is not None and len(text) >= nz.kernel_min_length:  # kernels loaded
-            seen = nz.shared_result(text)
+            seen = nz.normalize_shared(text) if self.share_normalised else nz.shared_result(text)
             if seen is not None and seen.kernel is not None:
                 found: list[tuple[int, int, int]] | None = compiled.find(*seen.kernel)
+            elif seen is not None:  # a character expands to several
+                found = None
             else:  # normalised and scanned in one compiled call
                 found = compiled.detect(tables, _to_array(text))
             if found is not None:  # else a character expands to several: the exact path below
