@@ -36,7 +36,8 @@ _VALUES = [
 ]
 _FRAGMENTS = [
     "2023年5月12日", "2023-05-12", "12:30:45", "v1.2.3", "99.5%", "第123页", "共计123456元",
-    "订单号2023110112345678901234", "ISBN 978-7-111-12345-6", "std::vector",
+    "订单号2023110112345678901234", "ISBN 978-7-111-12345-6", "std::vector", "1.2.3.4a", "1.2.3.4.5", "1.2.3.4.",
+    "..1.2.3.4", "1.2.3.45678", "\u0663.1.2.3.4", "1.2.3.\u0664", "v1.2.3.4", "255.255.255.255", "01.2.3.4",
     "::", ":", "：", ".", "．", "@", "＠", "-", " ", "  ", "(", ")", "+", "+86", "0086", "86",
     "x", "X", "MTP", "ＭＴＰ", "M", "T", "L", "E", "京", "粤", "A", "姓名", "地址", "台", "号码",
     "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668", "\u0663", "\u0966\u0967\u0968", "\U0001d7ce\U0001d7cf",
@@ -124,6 +125,8 @@ def test_detect_many_equals_detect() -> None:
     "MTP\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668",  # ... and keeps it in ASCII
     "13812345٦٧٨",  # Arabic-Indic digits: \d in a whole-text scan
     "x 123 E١٢٣٤٥٦٧٨ y",  # a passport with non-ASCII digits, next to a digit window
+    "ip ١.١.١.1.2.3.4 and 10.0.0.1b and 10.0.0.1",  # IPv4 scanned in runs of digits and dots
+    "a 1.2.3.4 b ١٢.10.0.0.1 c 8.8.8.8",
 ])
 def test_edge_cases_match_reference(text: str) -> None:
     assert _tuples(find_pii(text)) == reference(text)
