@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import pytest
@@ -217,6 +217,47 @@ class _Failing:
         if "13" in text:
             raise RuntimeError("down")
         return []
+
+
+class _FailingMany(_Failing):
+    """A batch entry point that fails on the whole batch: the texts go one by one instead."""
+
+    name = "flaky"
+    batches = 0
+
+    def detect_many(self, texts: list[str], direction: Direction = "input") -> list[list[Finding]]:
+        self.batches += 1
+        raise RuntimeError("batch down")
+
+
+class _CountingPii(PiiDetector):
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches = 0
+
+    def detect_many(self, texts: Sequence[str], direction: Direction = "input") -> list[list[Finding]]:
+        self.batches += 1
+        return super().detect_many(texts, direction)
+
+
+def test_batch_scan_calls_detect_many_once_per_batch_with_the_engine_findings() -> None:
+    pii = _CountingPii()
+    engine = ModerationEngine(load_pack("cn-genai"), [pii])
+    docs = ["电话 13812345678", "no digits here", "邮箱 a.b@example.com 和 13912345678", "编号 2013"]
+    got = BatchScan(engine, "output").scan(docs)
+    assert pii.batches == 1
+    assert [_view(d) for d in got] == [_view(engine.moderate(t, "output")) for t in docs]
+
+
+@pytest.mark.parametrize("optional", [(), ("flaky",)])
+def test_batch_scan_falls_back_to_single_texts_when_detect_many_fails(optional: tuple[str, ...]) -> None:
+    pack = load_pack("cn-genai")
+    flaky = _FailingMany()
+    engine = ModerationEngine(pack, [PiiDetector.from_pack(pack), flaky], optional=optional)
+    docs = ["电话 13812345678", "no digits here", "编号 2013"]
+    got = BatchScan(engine, "output").scan(docs)
+    assert flaky.batches == 1
+    assert [_view(d) for d in got] == [_view(engine.moderate(t, "output")) for t in docs]
 
 
 @pytest.mark.parametrize("optional", [(), ("flaky",)])
