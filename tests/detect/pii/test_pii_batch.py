@@ -83,6 +83,16 @@ def test_batch_across_chunks(texts: list[str]) -> None:
     assert [_tuples(s) for s in batch] == [reference(t) for t in texts]
 
 
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(_TEXT, min_size=1, max_size=6))
+def test_screen_windows_are_digit_windows(texts: list[str]) -> None:
+    """The batch screen's folded forms and windows are the single-text path's."""
+    for i, folded, windows, _bits in d._batch_screen().scan(texts, ["digits"]):
+        expected = fold_width(texts[i]) if d._FULLWIDTH_RELEVANT.search(texts[i]) else texts[i]
+        assert folded == expected
+        assert windows == d._digit_windows(folded)
+
+
 @settings(max_examples=200, deadline=None)
 @given(text=_TEXT)
 def test_fold_width_unchanged(text: str) -> None:

@@ -189,21 +189,20 @@ _ZONE_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs
 _ZONE_RUN = re.compile(r"[0-9A-Za-z+()\- ]+")
 
 
-def _digit_windows(folded: str, runs: Iterable[tuple[int, int]] | None = None) -> list[tuple[int, int, int]]:
+def _digit_windows(folded: str) -> list[tuple[int, int, int]]:
     """Regions where numeric identifiers can be: around each run of three digits, as far as the
     characters numeric identifiers are made of reach (at most ``_WINDOW_MARGIN``), plus one
     character each side. The numeric patterns scan these instead of the whole text: lookbehinds
     still see the characters before a window, and the extra character lets lookaheads see the
     real next character.
 
-    ``runs``: the maximal runs of three or more ASCII digits in ``folded`` (found here when not
-    given). Each window comes with the length of its longest such run."""
-    if runs is None:
-        runs = (m.span() for m in _DIGIT_RUN.finditer(folded))
+    Each window comes with the length of its longest run of digits (``screen.BatchScreen`` makes
+    the same windows for a whole batch)."""
     out: list[tuple[int, int, int]] = []
     n = len(folded)
     rev: str | None = None
-    for s, e in runs:
+    for m in _DIGIT_RUN.finditer(folded):
+        s, e = m.span()
         longest = e - s
         if out and s <= out[-1][1]:
             s = out[-1][0]
@@ -328,7 +327,7 @@ def _batch_screen() -> BatchScreen:
             if _screen is None:
                 from hegui.detect.pii.screen import BatchScreen
 
-                _screen = BatchScreen(_LABELS, _FOLD_TRIGGER_CHARS)
+                _screen = BatchScreen(_LABELS, _FOLD_TRIGGER_CHARS, "".join(sorted(_ZONE_CHARS)), _WINDOW_MARGIN)
     return _screen
 
 
@@ -336,7 +335,7 @@ def find_pii_many(texts: Sequence[str], types: Iterable[str] | None = None) -> l
     """``[find_pii(t, types) for t in texts]``, cheaper on a corpus batch.
 
     One numpy pass over the batch (``screen.BatchScreen``) finds, per text, the character
-    stretches the triggers need, the runs of digits the windows grow from, and the folded form;
+    stretches the triggers need, the digit windows, and the folded form;
     texts without any stretch get ``[]`` at once, the others the same trigger tests (completed
     where the stretch is only a necessary condition), windows and pattern scans as in ``find_pii``.
     """
@@ -347,8 +346,8 @@ def find_pii_many(texts: Sequence[str], types: Iterable[str] | None = None) -> l
     out: list[list[PiiSpan]] = [[] for _ in texts]
     if not triggers or not texts:
         return out
-    for i, folded, runs, bits in _batch_screen().scan(texts, triggers):
-        digits = bool(runs)
+    for i, folded, windows, bits in _batch_screen().scan(texts, triggers):
+        digits = bool(windows)
         found = {"digits"} if digits else set()
         if bits & sc.AT:
             found.add("at")
@@ -361,7 +360,7 @@ def find_pii_many(texts: Sequence[str], types: Iterable[str] | None = None) -> l
         if bits & sc.LABEL_PAIR and _label_trigger(folded):
             found.add("label")
         if found:
-            out[i] = _spans(texts[i], folded, _digit_windows(folded, runs) if digits else [], found, wanted)
+            out[i] = _spans(texts[i], folded, windows, found, wanted)
     return out
 
 

@@ -6,7 +6,7 @@ windows, trigger searches: regex character classes at ~9 ns a character) is most
 detector's cost. Every pattern runs only after its trigger has fired, and each trigger needs a
 short stretch of particular characters (full-width forms included, since they fold):
 
-* ``digits``: three digits in a row (``DIGITS``; the runs are the ones the digit windows grow from);
+* ``digits``: three digits in a row (``DIGITS``; the digit windows grow from these runs);
 * ``at``: ``@`` (``AT``);
 * ``colon``: two colons at most five apart (``COLON_PAIR``: an IPv6 value has two with at most four
   hex digits between; the trigger's own test is then made on the text);
@@ -16,7 +16,8 @@ short stretch of particular characters (full-width forms included, since they fo
 
 ``BatchScreen.scan`` classifies every code point with one table look-up (~2 ns a character),
 looks only at the few positions where a stretch can start, and yields the texts that have one
-(and a character of ``find_pii``'s own screen), each with its folded form and its digit runs.
+(and a character of ``find_pii``'s own screen), each with its folded form and its digit windows
+(``detector._digit_windows``, computed for the whole batch at once).
 """
 
 from __future__ import annotations
@@ -34,14 +35,14 @@ TRIGGER_BITS = {"digits": DIGITS, "at": AT, "colon": COLON_PAIR, "dotdigit": DOT
                 "label": LABEL_PAIR}
 
 # character classes (bits of the table)
-_DIGIT, _AT, _COLON, _DOT, _PROVINCE, _PLATE_LETTER, _LABEL1, _LABEL2, _FOLD, _SCREEN = (1 << i for i in range(10))
+_DIGIT, _AT, _COLON, _DOT, _PROVINCE, _PLATE_LETTER, _LABEL1, _LABEL2, _FOLD, _SCREEN, _ZONE = (1 << i for i in range(11))
 _STARTERS = _DIGIT | _AT | _COLON | _PROVINCE | _LABEL1 | _FOLD | _SCREEN
 
 _CHUNK_CHARS = 1 << 20  # texts are screened in chunks of about this many characters (bounds the arrays)
 _PAD = 6  # look-ahead of the widest stretch (colon + five), kept inside the array
 
 
-def _table(labels: Sequence[str], fold_chars: str) -> npt.NDArray[np.uint16]:
+def _table(labels: Sequence[str], fold_chars: str, zone_chars: str) -> npt.NDArray[np.uint16]:
     """Class bits of every code point; a full-width form gets the bits of the ASCII it folds to."""
     table = np.zeros(0x110000, np.uint16)
 
@@ -60,6 +61,9 @@ def _table(labels: Sequence[str], fold_chars: str) -> npt.NDArray[np.uint16]:
     mark({label[0] for label in labels}, _LABEL1)
     mark({label[1] for label in labels}, _LABEL2)
     mark(fold_chars, _FOLD, full_width=False)
+    mark(zone_chars, _ZONE)
+    if " " in zone_chars:
+        table[0x3000] |= _ZONE  # the ideographic space folds to a space
     # find_pii's first test (its _SCREEN): exactly these, no other full-width form
     mark("0123456789@:.\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff20\uff1a\uff0e姓联收住地台M"
          + PLATE_PROVINCES, _SCREEN, full_width=False)
@@ -67,21 +71,26 @@ def _table(labels: Sequence[str], fold_chars: str) -> npt.NDArray[np.uint16]:
 
 
 class BatchScreen:
-    """The screen for one label set; ``scan`` only reads it, so threads can share one."""
+    """The screen for one detector set-up; ``scan`` only reads it, so threads can share one.
 
-    def __init__(self, labels: Iterable[str], fold_chars: str) -> None:
+    ``labels``: the label trigger's labels; ``fold_chars``: the characters whose presence makes
+    ``find_pii`` fold a text; ``zone_chars``/``margin``: what digit windows grow over, and how far.
+    """
+
+    def __init__(self, labels: Iterable[str], fold_chars: str, zone_chars: str, margin: int) -> None:
         labels = tuple(labels)
         if any(len(label) < 2 for label in labels):
             raise ValueError("labels need at least two characters")
-        self._table = _table(labels, fold_chars)
+        self._table = _table(labels, fold_chars, zone_chars)
+        self._margin = margin
 
     def scan(self, texts: Sequence[str], triggers: Iterable[str]
-             ) -> Iterator[tuple[int, str, list[tuple[int, int]], int]]:
-        """``(i, folded, runs, bits)`` for each text ``i`` with a stretch one of ``triggers`` needs,
-        in order: ``folded`` is ``fold_width(text)`` when the text has a character that makes
-        ``find_pii`` fold, else the text; ``runs`` the maximal runs of three or more digits of
-        ``folded``, as ``(start, end)``; ``bits`` the stretches found (all of them, not only the
-        ones asked for). Every other text has none, so ``find_pii`` finds nothing in it."""
+             ) -> Iterator[tuple[int, str, list[tuple[int, int, int]], int]]:
+        """``(i, folded, windows, bits)`` for each text ``i`` with a stretch one of ``triggers``
+        needs, in order: ``folded`` is ``fold_width(text)`` when the text has a character that
+        makes ``find_pii`` fold, else the text; ``windows`` what ``_digit_windows(folded)`` gives;
+        ``bits`` the stretches found (all of them, not only the ones asked for). Every other text
+        has none, so ``find_pii`` finds nothing in it."""
         wanted = 0
         for name in triggers:
             wanted |= TRIGGER_BITS[name]
@@ -98,7 +107,7 @@ class BatchScreen:
             i = j
 
     def _chunk(self, texts: Sequence[str], i: int, j: int, lengths: npt.NDArray[np.int64], wanted: int
-               ) -> Iterator[tuple[int, str, list[tuple[int, int]], int]]:
+               ) -> Iterator[tuple[int, str, list[tuple[int, int, int]], int]]:
         joined = "\0".join(texts[i:j]) + "\0" * _PAD  # NUL has no class: no stretch spans two texts
         cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), "<u4")
         cls = np.take(self._table, cps, mode="clip")
@@ -140,17 +149,18 @@ class BatchScreen:
             folded_cps = cps.copy()
             folded_cps[(cps - 0xFF01) < 0x5E] -= 0xFEE0  # wraps below U+FF01: one comparison
             folded_cps[cps == 0x3000] = 0x20
-        # the runs of each text, in its own offsets
-        run_doc = np.searchsorted(starts, run_start, side="right") - 1
-        first_run = np.searchsorted(run_doc, todo).tolist()
-        last_run = np.searchsorted(run_doc, todo, side="right").tolist()
-        run_start_l = (run_start - starts[run_doc]).tolist()
-        run_end_l = (run_end - starts[run_doc]).tolist()
+        # the windows of each text, in its own offsets
+        win_start, win_end, win_run = self._windows(cls, run_start, run_end, starts, lengths)
+        win_doc = np.searchsorted(starts, win_start, side="right") - 1
+        first_win = np.searchsorted(win_doc, todo).tolist()
+        last_win = np.searchsorted(win_doc, todo, side="right").tolist()
+        win_l = list(zip((win_start - starts[win_doc]).tolist(), (win_end - starts[win_doc]).tolist(),
+                         win_run.tolist(), strict=True))
         starts_l = starts.tolist()
         lengths_l = lengths.tolist()
         bits_l = bits.tolist()
         fold_l = fold.tolist()
-        for doc, r0, r1 in zip(todo.tolist(), first_run, last_run, strict=True):
+        for doc, w0, w1 in zip(todo.tolist(), first_win, last_win, strict=True):
             text = texts[i + doc]
             if fold_l[doc]:
                 assert folded_cps is not None
@@ -158,4 +168,27 @@ class BatchScreen:
                 folded = folded_cps[a:a + lengths_l[doc]].tobytes().decode("utf-32-le", "surrogatepass")
             else:
                 folded = text
-            yield i + doc, folded, list(zip(run_start_l[r0:r1], run_end_l[r0:r1], strict=True)), bits_l[doc]
+            yield i + doc, folded, win_l[w0:w1], bits_l[doc]
+
+    def _windows(self, cls: npt.NDArray[np.uint16], run_start: npt.NDArray[np.int64], run_end: npt.NDArray[np.int64],
+                 starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """``_digit_windows`` for every run at once: each run grows over up to ``margin`` zone
+        characters each side, plus one character after (not past its text's end); a run's window
+        that reaches the previous one's end joins it. Returns start, end, longest run."""
+        if not run_start.size:
+            return run_start, run_end, run_end - run_start
+        steps = np.arange(1, self._margin + 1)
+        before = run_start[:, None] - steps  # the characters before each run, nearest first
+        zone = ((cls[np.maximum(before, 0)] & _ZONE) != 0) & (before >= 0)
+        left = np.where(zone.all(axis=1), self._margin, zone.argmin(axis=1))
+        after = np.minimum(run_end[:, None] + steps - 1, cls.size - 1)  # ends in NUL padding: no zone
+        zone = (cls[after] & _ZONE) != 0
+        right = np.where(zone.all(axis=1), self._margin, zone.argmin(axis=1))
+        doc = np.searchsorted(starts, run_start, side="right") - 1
+        lo = run_start - left
+        hi = np.minimum(starts[doc] + lengths[doc], run_end + right + 1)
+        new = np.ones(lo.size, np.bool_)
+        new[1:] = lo[1:] > np.maximum.accumulate(hi)[:-1]  # runs of another text always start anew
+        first = np.flatnonzero(new)
+        return lo[first], np.maximum.reduceat(hi, first), np.maximum.reduceat(run_end - run_start, first)
