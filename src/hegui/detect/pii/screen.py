@@ -35,7 +35,8 @@ TRIGGER_BITS = {"digits": DIGITS, "at": AT, "colon": COLON_PAIR, "dotdigit": DOT
                 "label": LABEL_PAIR}
 
 # character classes (bits of the table)
-_DIGIT, _AT, _COLON, _DOT, _PROVINCE, _PLATE_LETTER, _LABEL1, _LABEL2, _FOLD, _SCREEN, _ZONE = (1 << i for i in range(11))
+(_DIGIT, _AT, _COLON, _DOT, _PROVINCE, _PLATE_LETTER, _LABEL1, _LABEL2, _FOLD, _SCREEN,
+ _ZONE) = (1 << i for i in range(11))
 _STARTERS = _DIGIT | _AT | _COLON | _PROVINCE | _LABEL1 | _FOLD | _SCREEN
 
 _CHUNK_CHARS = 1 << 20  # texts are screened in chunks of about this many characters (bounds the arrays)
