@@ -6,6 +6,7 @@ import base64
 import random
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -311,3 +312,23 @@ def test_batch_scan_has_lexicons_share_their_normalisation_only_with_proximity_r
     engine = ModerationEngine.default()
     BatchScan(engine).scan(["一段文字" * 10])
     assert engine.lexicons() and all(lx.share_normalised for lx in engine.lexicons())
+
+
+def test_batch_scan_normalises_each_text_once_for_lexicon_and_proximity_rules(monkeypatch: pytest.MonkeyPatch
+                                                                             ) -> None:
+    from hegui.text.normalize import Normalizer
+
+    engine = ModerationEngine.default()
+    scan = BatchScan(engine)  # loads the kernels: texts of 32+ characters take the compiled normalisation
+    calls: list[str] = []
+    real = Normalizer._normalize_kernel
+
+    def counting(self: Normalizer, text: str) -> Any:
+        calls.append(text)
+        return real(self, text)
+
+    monkeypatch.setattr(Normalizer, "_normalize_kernel", counting)
+    docs = [f"第{i}段文字，关于炸药和配方的一些普通讨论内容，足够长以便走编译路径。" for i in range(20)]
+    got = scan.scan(docs)
+    assert sorted(calls) == sorted(docs)
+    assert [_view(d) for d in got] == [_view(engine.moderate(t, "output")) for t in docs]

@@ -250,10 +250,20 @@ class BatchScan:
         failed: list[str | None] = [None] * n
         nfkc: list[str] | None = None
         folded: list[str] | None = None  # case-folded NFKC: the screen's and the classifier's
-        for det in engine.detectors:
+        for group in self._groups(engine.detectors):
             todo = [i for i in range(n) if failed[i] is None]
             if not todo:
                 break
+            if len(group) > 1:
+                # text by text through the group: detectors of one check share a normalisation of the
+                # string they were last given (``normalize_shared``), so a lexicon's serves the rules
+                for i in todo:
+                    for det in group:
+                        if failed[i] is not None:
+                            break
+                        self._detect(det, texts[i], i, found, errors, failed)
+                continue
+            det = group[0]
             key = id(det)
             if key in self._scorers:
                 if classify is not None:
@@ -286,6 +296,20 @@ class BatchScan:
             for i in todo:
                 self._detect(det, texts[i], i, found, errors, failed)
         return [self._decide(found[i], errors[i], failed[i]) for i in range(n)]
+
+    def _groups(self, detectors: Sequence[Detector]) -> list[list[Detector]]:
+        """The detectors in order, runs of those taken text by text (no batch path of their own: no
+        classifier scorer, screen or ``detect_many``) as one group; one group per other detector."""
+        out: list[list[Detector]] = []
+        plain_last = False
+        for det in detectors:
+            plain = id(det) not in self._scorers and id(det) not in self._screens and not hasattr(det, "detect_many")
+            if plain and plain_last:
+                out[-1].append(det)
+            else:
+                out.append([det])
+            plain_last = plain
+        return out
 
     def _classifier(self, det: Any, texts: Sequence[str], todo: list[int], found: list[list[Finding]],
                     errors: list[list[str]], failed: list[str | None], folded: list[str] | None) -> None:
