@@ -1,12 +1,15 @@
 """The compiled features kernel gives exactly what the numpy reference gives (language, length, exact
-hash, signature), for any text, and the numpy path takes over when the kernel cannot load."""
+hash, signature; ``_same`` compares all four), for any text, and the numpy path takes over when the
+kernel cannot load."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -71,12 +74,28 @@ def test_batches_split_at_batch_chars_equal_numpy(texts: list[str]) -> None:
     assert _same(with_kernel, reference)
 
 
-@settings(max_examples=50, deadline=None)
-@given(text=_TEXTS)
-def test_long_documents_in_chunks_equal_numpy(text: str) -> None:
+@settings(max_examples=100, deadline=None)
+@given(text=_TEXTS, size=st.integers(1, 40))
+def test_long_documents_in_chunks_equal_numpy(text: str, size: int) -> None:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(textstats, "LONG_DOC_CHARS", 7)  # many chunks, some with fewer than 5 tokens or none
-        assert _same([textstats._features_long(text, _kernel())], [textstats._features_long(text, None)])
+        mp.setattr(textstats, "LONG_DOC_CHARS", size)  # many chunks, some with fewer than 5 tokens or none
+        chunked = textstats._features_long(text, _kernel())
+        assert _same([chunked], [textstats._features_long(text, None)])
+        pts = textstats._split_points(text, size)
+    # the exact hash is that of the chunks' token streams end to end, hashed at once (a chunk boundary
+    # may split a non-ASCII word, so that stream is not always the whole text's)
+    stream = np.concatenate([textstats.tokens(text[a:b])[0] for a, b in itertools.pairwise(pts)])
+    assert chunked.exact_hash == textstats.exact_hash(stream)
+    if all(text[a - 1:a + 1].isascii() for a in pts[1:-1]):  # no boundary inside a word: the whole text's
+        assert chunked.exact_hash == textstats._features_group_numpy([text])[0].exact_hash
+
+
+def test_exact_hash_of_a_kernel_pass_starting_at_a_later_position() -> None:
+    """``pos0`` (a long document's later chunk) shifts the positions of the exact hash's terms."""
+    cps = textstats._codepoints("alpha beta 你好 gamma")
+    tok, _start, _counts, _sig, acc = features_kernel.run(_kernel(), cps, np.array([0, cps.size]), False, 1000)
+    expected = textstats._exact_terms(tok, np.arange(1000, 1000 + tok.size)).sum(dtype=np.uint64)
+    assert acc[0] == expected
 
 
 def test_features_batch_takes_numpy_when_the_kernel_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,8 +5,8 @@ per batch, most of them a full pass over the characters or tokens writing a temp
 loop below does it all in one pass per document (plus one over its tokens), with nothing allocated
 but its outputs, in about a seventh of the CPU time. It gives exactly what
 ``textstats._features_group_numpy`` gives (that path is the reference, and the fallback when numba
-cannot load): the same character classes, token hashes, shingles, bins and densification, bit for
-bit.
+cannot load): the same character classes, token hashes, exact-hash terms, shingles, bins and
+densification, bit for bit.
 
 numba is imported only by ``load()`` (``textstats.features_batch`` calls it on first use), so
 importing ``textstats`` never imports numba. The machine code is cached beside this file (or
@@ -42,6 +42,7 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 _EMPTY = np.uint32(ts._EMPTY)
 _FULL = np.uint64(ts._EMPTY - 1)  # the largest value a bin keeps (``_EMPTY`` marks an empty bin)
 _ROTATE = np.uint64(ts._ROTATE)
+_EXACT_MUL = np.uint64(ts._EXACT_MUL)
 _ASTRAL_HAN_LO = 0x20000  # astral characters: Han in this range (folded to themselves), else no class
 _ASTRAL_HAN_HI = 0x2EBEF
 _HAN, _KANA_HANGUL, _LATIN, _LATIN_EXT, _OTHER_LETTER = (
@@ -58,16 +59,19 @@ _LUT.setflags(write=False)
 COUNT_HAN, COUNT_LATIN, COUNT_OTHER, COUNT_KANA_HANGUL = range(4)
 
 
-def _features(cps: Any, starts: Any, lut: Any, pw: Any, smul: Any, densify: bool, tok: Any, tok_start: Any,
-              counts: Any, sig: Any, scratch: Any) -> int:
+def _features(cps: Any, starts: Any, lut: Any, pw: Any, smul: Any, densify: bool, pos0: int, tok: Any,
+              tok_start: Any, counts: Any, sig: Any, acc: Any, scratch: Any) -> int:
     """Features of every document ``d`` = ``cps[starts[d]:starts[d + 1]]``; returns the number of tokens.
 
     Writes the document's token hashes to ``tok[tok_start[d]:tok_start[d + 1]]`` (``tok`` as long as
     ``cps``; ``tok_start[-1]`` is left to the caller), its Han, Latin (plain and extended), other
     letter and kana/Hangul character counts to ``counts[d]``, and its MinHash bins to ``sig[d]``:
     ``_EMPTY`` on entry, a bin keeps the lower of what it holds and what this finds (a long
-    document's chunks accumulate so), densified when ``densify``. ``lut``: ``_LUT``; ``pw``:
-    ``_POW``; ``smul``: ``_SHINGLE_MUL``; ``scratch``: 2 × NUM_PERM uint32.
+    document's chunks accumulate so), densified when ``densify``; and to ``acc[d]`` the sum (mod
+    2^64) of its exact-hash terms, ``mix(tok + pos * _EXACT_MUL)`` with ``pos`` counted from
+    ``pos0`` at its first token (a long document's later chunks start after the earlier chunks'
+    tokens); ``textstats._exact_finish`` makes the hash. ``lut``: ``_LUT``; ``pw``: ``_POW``;
+    ``smul``: ``_SHINGLE_MUL``; ``scratch``: 2 × NUM_PERM uint32.
 
     As ``textstats``: a word (a run of word-class characters) hashes to
     ``sum(pw[min(i, 63)] * char_i) ^ salt``, a CJK character to ``char * _CJK_MUL``, then every token
@@ -116,13 +120,24 @@ def _features(cps: Any, starts: Any, lut: Any, pw: Any, smul: Any, densify: bool
         counts[d, COUNT_LATIN] = n_latin
         counts[d, COUNT_OTHER] = n_other
         counts[d, COUNT_KANA_HANGUL] = n_cjk - n_han
-        for j in range(t0, nt):  # splitmix64 finaliser, as ``textstats._mix``
+        h = np.uint64(0)
+        step = np.uint64(pos0) * _EXACT_MUL
+        for j in range(t0, nt):  # splitmix64 finaliser, as ``textstats._mix``; then the exact-hash term
             x = tok[j]
             x ^= x >> _U64_30
             x *= _MIX1
             x ^= x >> _U64_27
             x *= _MIX2
-            tok[j] = x ^ (x >> _U64_31)
+            x ^= x >> _U64_31
+            tok[j] = x
+            x += step
+            step += _EXACT_MUL
+            x ^= x >> _U64_30
+            x *= _MIX1
+            x ^= x >> _U64_27
+            x *= _MIX2
+            h += x ^ (x >> _U64_31)
+        acc[d] = h
         ntok = nt - t0
         if ntok == 0:
             continue
@@ -189,18 +204,21 @@ def _compile() -> Callable[..., int] | None:
     return fn
 
 
-Result = tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint32]]
+Result = tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint32],
+               npt.NDArray[np.uint64]]
 
 
-def run(fn: Callable[..., int], cps: npt.NDArray[np.uint32], starts: npt.NDArray[np.int64], densify: bool) -> Result:
-    """(token hashes, token start per document + total, class counts, MinHash bins) of the documents
-    ``cps[starts[d]:starts[d + 1]]``; see ``_features``."""
+def run(fn: Callable[..., int], cps: npt.NDArray[np.uint32], starts: npt.NDArray[np.int64], densify: bool,
+        pos0: int = 0) -> Result:
+    """(token hashes, token start per document + total, class counts, MinHash bins, exact-hash sums)
+    of the documents ``cps[starts[d]:starts[d + 1]]``; see ``_features``."""
     ndoc = starts.size - 1
     tok = np.empty(cps.size, dtype=np.uint64)
     tok_start = np.empty(ndoc + 1, dtype=np.int64)
     counts = np.empty((ndoc, 4), dtype=np.int64)
     sig = np.full((ndoc, ts.NUM_PERM), _EMPTY, dtype=np.uint32)
+    acc = np.empty(ndoc, dtype=np.uint64)
     scratch = np.empty(2 * ts.NUM_PERM, dtype=np.uint32)
-    nt = fn(cps, starts, _LUT, ts._POW, ts._SHINGLE_MUL, densify, tok, tok_start, counts, sig, scratch)
+    nt = fn(cps, starts, _LUT, ts._POW, ts._SHINGLE_MUL, densify, pos0, tok, tok_start, counts, sig, acc, scratch)
     tok_start[ndoc] = nt
-    return tok[:nt], tok_start, counts, sig
+    return tok[:nt], tok_start, counts, sig, acc

@@ -7,12 +7,23 @@ are CJK-aware: each CJK character is a token (Chinese has no spaces), each run o
 Latin/Greek/Cyrillic letters or digits is a word token. Shingles are n-grams of tokens, so Chinese
 gets character n-grams and English word n-grams from the same code. Hashes are fixed functions of
 the text (no per-process salt), so every worker and every backend agrees.
+
+The exact-dedup hash is a 64-bit hash of the document's token-hash sequence (so case, width,
+spacing and punctuation do not count): the sum mod 2^64 of ``mix(tok_i + i * _EXACT_MUL)`` over the
+tokens, i the token's position, finished as ``mix(sum + mix(n + _EXACT_SEED))`` with n the token
+count (``exact_hash``). A sum of position-keyed hashed blocks (Bellare & Micciancio's incremental
+AdHash, here mod 2^64) needs no pass in order: the kernel adds the terms as it finalises the tokens,
+numpy computes them all at once, and a long document's chunks add theirs with positions offset by
+the tokens before them, giving what the whole stream would. The splitmix64 finaliser ``mix`` is a
+bijection with full avalanche, so a stream with one token changed always hashes differently, and
+two different streams (a permutation, a prefix: the count goes in last) collide with probability
+about 2^-64. Not a cryptographic hash: anyone can construct collisions; it is compared only within
+one audit run.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +43,8 @@ _SHINGLE_MUL = (_rng.integers(1, 2**63, SHINGLE, dtype=np.uint64) | U64(1))
 _POW = np.array([pow(0x100000001B3, i, 1 << 64) for i in range(64)][::-1], dtype=np.uint64)
 _CJK_MUL = U64(0x9E3779B97F4A7C15)
 _WORD_SALT = U64(0xD6E8FEB86659FD93)
+_EXACT_MUL = U64(0xD1B54A32D192ED03)  # exact hash: a token's term is mix(tok + position * _EXACT_MUL)
+_EXACT_SEED = U64(0x8BB84B93962EACC9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +63,32 @@ def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         x = x ^ (x >> U64(27))
         x = x * U64(0x94D049BB133111EB)
         return x ^ (x >> U64(31))
+
+
+def _exact_terms(tok: npt.NDArray[np.uint64], pos: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """The exact hash's term of each token: ``mix(tok + pos * _EXACT_MUL)``, ``pos`` its position in
+    its document."""
+    with np.errstate(over="ignore"):
+        return _mix(tok + pos.astype(np.uint64) * _EXACT_MUL)
+
+
+def _exact_finish(acc: npt.NDArray[np.uint64], ntok: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """Exact hashes from each document's sum of terms (mod 2^64) and its token count."""
+    with np.errstate(over="ignore"):
+        return _mix(acc + _mix(ntok.astype(np.uint64) + _EXACT_SEED))
+
+
+def _exact_bytes(h: npt.NDArray[np.uint64]) -> list[bytes]:
+    """Each hash as the 8 bytes ``TextFeatures.exact_hash`` holds (little-endian)."""
+    b = h.astype("<u8").tobytes()
+    return [b[i:i + 8] for i in range(0, len(b), 8)]
+
+
+def exact_hash(tok: npt.NDArray[np.uint64]) -> bytes:
+    """The exact-dedup hash of one token-hash stream (``tokens``), as ``features`` gives it."""
+    with np.errstate(over="ignore"):
+        acc = _exact_terms(tok, np.arange(tok.size, dtype=np.int64)).sum(dtype=np.uint64)
+    return _exact_bytes(_exact_finish(np.array([acc], dtype=np.uint64), np.array([tok.size], dtype=np.int64)))[0]
 
 
 def _codepoints(text: str) -> npt.NDArray[np.uint32]:
@@ -272,13 +311,14 @@ def _split_points(text: str, chunk: int) -> list[int]:
 
 
 def _features_long(text: str, kernel: Callable[..., int] | None = None) -> TextFeatures:
-    """A very long document in ``LONG_DOC_CHARS`` chunks: exact hash over all tokens, MinHash bins
-    combined (shingles spanning a chunk boundary are not counted — a handful per megabyte). Each chunk
-    goes through ``kernel`` when given, else numpy."""
-    h = hashlib.blake2b(digest_size=8)
+    """A very long document in ``LONG_DOC_CHARS`` chunks: exact hash over all tokens (each chunk's terms
+    at positions after the previous chunks' tokens, so as if the stream were hashed at once), MinHash
+    bins combined (shingles spanning a chunk boundary are not counted — a handful per megabyte). Each
+    chunk goes through ``kernel`` when given, else numpy."""
+    acc = 0  # the exact hash's sum of terms, mod 2^64
+    ntok = 0
     counts = np.zeros(_NCLS, dtype=np.int64)
     bins = np.full((1, NUM_PERM), _EMPTY, dtype=np.uint32)
-    any_tok = False
     pts = _split_points(text, LONG_DOC_CHARS)
     for a, b in itertools.pairwise(pts):
         c32 = _codepoints(text[a:b])
@@ -287,26 +327,30 @@ def _features_long(text: str, kernel: Callable[..., int] | None = None) -> TextF
         if kernel is not None:
             from hegui.corpus import features_kernel as fk
 
-            tok, _start, kc, chunk_bins = fk.run(kernel, c32, np.array([0, c32.size], dtype=np.int64), False)
+            tok, _start, kc, chunk_bins, chunk_acc = fk.run(kernel, c32, np.array([0, c32.size], dtype=np.int64),
+                                                             False, ntok)
             counts[[_HAN, _LATIN, _OTHER_LETTER, _KANA_HANGUL]] += kc[0]  # Latin and Latin-extended together
             np.minimum(bins, chunk_bins, out=bins)
+            acc += int(chunk_acc[0])
         else:
             tok, _pos, cls = _tokenise(c32)
             counts += np.bincount(cls, minlength=_NCLS)
             if tok.size:
                 sh = shingles(tok)
                 _oph_bins(sh, np.zeros(sh.size, dtype=np.intp), 1, into=bins)
-        h.update(tok.tobytes())
-        any_tok = any_tok or bool(tok.size)
-    sig = _densify(bins, np.array([any_tok]))[0]
+                acc += int(_exact_terms(tok, np.arange(ntok, ntok + tok.size, dtype=np.int64)).sum(dtype=np.uint64))
+        acc &= _MASK64
+        ntok += tok.size
+    sig = _densify(bins, np.array([ntok > 0]))[0]
     n = counts
+    exact = _exact_bytes(_exact_finish(np.array([acc], dtype=np.uint64), np.array([ntok], dtype=np.int64)))[0]
     return TextFeatures(_lang(int(n[_HAN]), int(n[_LATIN] + n[_LATIN_EXT]), int(n[_OTHER_LETTER]),
-                              int(n[_KANA_HANGUL])), len(text), h.digest(), sig)
+                              int(n[_KANA_HANGUL])), len(text), exact, sig)
 
 
 def _features_group_kernel(kernel: Callable[..., int], texts: list[str]) -> list[TextFeatures]:
     """``_features_group_numpy`` by the compiled kernel (same results): one compiled pass, then per
-    document only the blake2b of its token bytes and the language from its class counts."""
+    document only the language from its class counts (the kernel sums the exact hash's terms)."""
     if not texts:
         return []
     from hegui.corpus import features_kernel
@@ -314,15 +358,10 @@ def _features_group_kernel(kernel: Callable[..., int], texts: list[str]) -> list
     lens = [len(t) for t in texts]
     starts = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lens, out=starts[1:])
-    tok, tok_start, counts, sig32 = features_kernel.run(kernel, _codepoints("".join(texts)), starts, True)
-    tok_bytes = tok.view(np.uint8).data
-    bounds = (tok_start * 8).tolist()
-    out = []
-    blake = hashlib.blake2b
-    for d, (han, latin, other, kana_hangul) in enumerate(counts.tolist()):  # features_kernel.COUNT_*
-        exact = blake(tok_bytes[bounds[d]:bounds[d + 1]], digest_size=8).digest()
-        out.append(TextFeatures(_lang(han, latin, other, kana_hangul), lens[d], exact, sig32[d]))
-    return out
+    _tok, tok_start, counts, sig32, acc = features_kernel.run(kernel, _codepoints("".join(texts)), starts, True)
+    exact = _exact_bytes(_exact_finish(acc, np.diff(tok_start)))
+    return [TextFeatures(_lang(han, latin, other, kana_hangul), lens[d], exact[d], sig32[d])
+            for d, (han, latin, other, kana_hangul) in enumerate(counts.tolist())]  # features_kernel.COUNT_*
 
 
 def _features_group_numpy(texts: list[str]) -> list[TextFeatures]:
@@ -356,13 +395,16 @@ def _features_group_numpy(texts: list[str]) -> list[TextFeatures]:
     sh = np.concatenate(parts_sh) if parts_sh else np.zeros(0, dtype=np.uint64)
     sh_doc = np.concatenate(parts_doc) if parts_doc else np.zeros(0, dtype=np.intp)
     sig32 = one_permutation_minhash(sh, sh_doc, ndoc, ntok > 0)
-    tok_bytes = tok.view(np.uint8)
+    terms = _exact_terms(tok, np.arange(tok.size, dtype=np.int64) - tok_start[tok_doc])
+    with np.errstate(over="ignore"):
+        prefix = np.concatenate((np.zeros(1, dtype=np.uint64), np.cumsum(terms, dtype=np.uint64)))
+        acc = prefix[tok_start[1:]] - prefix[tok_start[:-1]]  # each document's sum of terms, mod 2^64
+    exact = _exact_bytes(_exact_finish(acc, ntok))
     out = []
     for d in range(ndoc):
         n = counts[d]
-        exact = hashlib.blake2b(tok_bytes[tok_start[d] * 8:tok_start[d + 1] * 8].tobytes(), digest_size=8).digest()
         out.append(TextFeatures(_lang(int(n[_HAN]), int(n[_LATIN] + n[_LATIN_EXT]), int(n[_OTHER_LETTER]),
-                                      int(n[_KANA_HANGUL])), int(lens[d]), exact, sig32[d]))
+                                      int(n[_KANA_HANGUL])), int(lens[d]), exact[d], sig32[d]))
     return out
 
 
