@@ -136,26 +136,52 @@ def test_jailbreak_screen_clears_many_equals_clears_on_each_text() -> None:
     runs = screen.payload_runs(docs)
     nfkc = nfkc_many(docs)
     want = [screen.clears(t, f, bool(r)) for t, f, r in zip(docs, nfkc, runs, strict=True)]
-    assert screen.clears_many(docs, nfkc, runs) == want
+    assert screen.clears_many(docs, nfkc) == want
     assert 0 < sum(want) < len(want)
 
 
 _SCREEN_PIECES = ["ignore", "IGNORE", "ｉｇｎｏｒｅ", "erongi", "developer", "_", "mode", " ", "开发者", "模式", "，",
-                  "ß", "ﬁ", "İ", "\x00", "😀", "𝐢𝐠𝐧𝐨𝐫𝐞", "e\u0301", "DAN", "#", "ok", "中文", "\u3000"]
+                  "ß", "ﬁ", "İ", "\x00", "😀", "𝐢𝐠𝐧𝐨𝐫𝐞", "e\u0301", "DAN", "#", "ok", "中文", "\u3000",
+                  "\u212a", "ſ", "𐐀", "ﾟ", "①"]
+
+
+_BATCHES = st.lists(st.lists(st.sampled_from(_SCREEN_PIECES), max_size=8).map("".join), max_size=8)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(_SCREEN_PIECES), max_size=8).map("".join), max_size=8))
-def test_jailbreak_screen_clears_many_equals_clears_on_any_batch(texts: list[str]) -> None:
+@given(_BATCHES, st.booleans())
+def test_jailbreak_screen_clears_many_equals_clears_on_any_batch(texts: list[str], one_form: bool) -> None:
     """Batches with cue words in every form, characters that fold to several, astral letters and
-    U+0000 (the batch's own separator) inside a text."""
+    U+0000 (the batch's own separator) inside a text; with and without the one-form search of texts
+    whose NFKC is character-wise."""
     import unicodedata
 
     screen = _screen()
     nfkc = [unicodedata.normalize("NFKC", t) for t in texts]
     runs = screen.payload_runs(texts)
     want = [screen.clears(t, f, bool(r)) for t, f, r in zip(texts, nfkc, runs, strict=True)]
-    assert screen.clears_many(texts, nfkc, runs) == want
+    keeps = screen._nfkc_keeps_cues
+    try:
+        screen._nfkc_keeps_cues = one_form
+        assert screen.clears_many(texts, nfkc) == want
+    finally:
+        screen._nfkc_keeps_cues = keeps
+
+
+def test_jailbreak_screen_searches_one_form_of_character_wise_texts_here() -> None:
+    assert _screen()._nfkc_keeps_cues
+
+
+@settings(max_examples=300, deadline=None)
+@given(_BATCHES)
+def test_jailbreak_screen_text_flags_match_their_definitions(texts: list[str]) -> None:
+    from hegui.detect.classifier.batch import _simple_nfkc
+
+    ok, _ = _simple_nfkc()
+    runs, simple, expands = _screen().text_flags(texts)
+    assert runs.tolist() == _screen().payload_runs(texts).tolist()
+    assert simple.tolist() == [all(ord(c) <= 0xFFFF and ok[ord(c)] for c in t) for t in texts]
+    assert expands.tolist() == [len(t.casefold()) != len(t) for t in texts]
 
 
 _GAPS = ["", "", "", " ", ".", "_", "-", "\u3000", "，", "x", "9", "_ ."]  # non-word runs, and word characters

@@ -89,56 +89,81 @@ class JailbreakScreen:
             if chr(c).isspace():
                 alphabets[c] |= _HEX
         self._alphabets = alphabets
+        from hegui.detect.classifier.batch import _simple_nfkc
+
+        # per character of the Basic Plane: its NFKC is one character by table (``_simple_nfkc``); and
+        # its case fold is several characters
+        self._simple, lut = _simple_nfkc()
+        self._expands = np.array([len(chr(c).casefold()) != 1 for c in range(0x10000)], dtype=np.bool_)
+        # whether, for every such character whose fold is a character of a cue word, the fold of its NFKC
+        # is that same character: then in a text of such characters a cue word in the fold is also in
+        # the folded NFKC, and that one form is all the screen must search (True for the Unicode data
+        # of every Python this runs on so far; checked, not assumed)
+        alphabet = set("".join(words | {w[::-1] for w in words}))
+        self._nfkc_keeps_cues = all(
+            chr(int(lut[c])).casefold() == chr(c).casefold() for c in np.flatnonzero(self._simple).tolist()
+            if chr(c).casefold() in alphabet)
 
     def payload_runs(self, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
-        """Per text: whether it has 16 characters in a row of the base64 or the hex alphabet.
+        """Per text: whether it has 16 characters in a row of the base64 or the hex alphabet."""
+        return self.text_flags(texts)[0]
+
+    def text_flags(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_],
+                                                        npt.NDArray[np.bool_]]:
+        """Per text, from one pass over the batch: whether it has a payload run (16 characters in a row
+        of the base64 or the hex alphabet), whether its NFKC is the character-wise table map, and
+        whether a character of it folds to several.
 
         Over the texts joined by U+0000 (in neither alphabet): per alphabet, the positions outside it;
         a gap of more than 16 between two of them is such a run."""
-        out = np.zeros(len(texts), dtype=bool)
+        n = len(texts)
+        runs = np.zeros(n, dtype=bool)
         if not texts:
-            return out
+            return runs, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
         joined = "\x00".join(texts)
-        cps = np.minimum(np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32), 0xFFFF)
+        raw = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        cps = np.minimum(raw, 0xFFFF)
         codes = self._alphabets[cps]
-        lens = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+        lens = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n)
         doc_starts = np.cumsum(lens) - lens
         for bit in (_B64, _HEX):
             outside = np.flatnonzero((codes & bit) == 0)
             bounds = np.concatenate(([-1], outside, [cps.size]))
-            runs = np.flatnonzero(np.diff(bounds) > 16)
-            if runs.size:
-                out[np.searchsorted(doc_starts, bounds[runs] + 1, side="right") - 1] = True
-        return out
+            found = np.flatnonzero(np.diff(bounds) > 16)
+            if found.size:
+                runs[np.searchsorted(doc_starts, bounds[found] + 1, side="right") - 1] = True
+        doc_of = np.repeat(np.arange(n), lens)[: raw.size]
+        astral = raw > 0xFFFF
+        simple = np.bincount(doc_of[~self._simple[cps] | astral], minlength=n) == 0
+        expands = self._expands[cps]
+        if astral.any():
+            for c in np.unique(raw[astral]).tolist():
+                expands[raw == c] = len(chr(c).casefold()) != 1
+        return runs, simple, np.bincount(doc_of[expands], minlength=n) > 0
 
-    def clears_many(self, texts: Sequence[str], nfkc: Sequence[str], runs: npt.NDArray[np.bool_],
-                    folded: Sequence[str] | None = None) -> list[bool]:
+    def clears_many(self, texts: Sequence[str], nfkc: Sequence[str], folded: Sequence[str] | None = None
+                    ) -> list[bool]:
         """``clears`` of every text, with one Aho-Corasick pass per form over the whole batch instead of
         one per text, and the squashed keys looked for in the squashed batch instead of by a regex.
+        ``folded``: the case-folded NFKC forms, when the caller has them (the classifier needs them too).
 
-        Each text is case-folded on its own (``str.casefold`` has a fast path for ASCII text that a
-        joined batch would lose). The forms are joined with U+0000, which no cue word or squashed key
-        contains, which case folding leaves alone and which squashing keeps, so a match lies inside
-        one text. ``folded``: the case-folded NFKC forms, when the caller has them (the classifier
-        needs them too)."""
-        n = len(texts)
+        A text whose NFKC is the character-wise table map needs only its folded NFKC searched for cue
+        words (see ``_nfkc_keeps_cues``); others get their fold searched too, each fold taken on its
+        own (``str.casefold`` has a fast path for ASCII text that a joined batch would lose). The forms
+        are joined with U+0000, which no cue word or squashed key contains, which case folding leaves
+        alone and which squashing keeps, so a match lies inside one text."""
         if any("\x00" in t for t in texts):
+            runs = self.payload_runs(texts)
             return [self.clears(t, f, bool(r)) for t, f, r in zip(texts, nfkc, runs, strict=True)]
-        busy = np.array(runs, dtype=bool, copy=True)
+        runs, simple, expands = self.text_flags(texts)
+        busy = runs | expands  # a character that folds to several: not cleared (as ``clears``)
         if folded is None:
-            lows = [t.casefold() for t in texts]
-            folded = [lo if f == t else f.casefold() for t, f, lo in zip(texts, nfkc, lows, strict=True)]
-        else:
-            lows = [fo if f == t else t.casefold() for t, f, fo in zip(texts, nfkc, folded, strict=True)]
-        other: list[int] = []  # texts whose folded NFKC differs from their fold
-        for i in range(n):
-            if len(lows[i]) != len(texts[i]):  # a character that folds to several: not cleared
-                busy[i] = True
-            elif folded[i] != lows[i]:
-                other.append(i)
-        keep: list[int] = np.flatnonzero(~busy).tolist()
+            folded = [f.casefold() for f in nfkc]
+        both = ~busy if not self._nfkc_keeps_cues else ~busy & ~simple
+        keep: list[int] = np.flatnonzero(both).tolist()
+        lows = {i: (folded[i] if nfkc[i] == texts[i] else texts[i].casefold()) for i in keep}
         self._mark(busy, keep, [lows[i] for i in keep], self._ac)
-        keep = [i for i in other if not busy[i]]
+        keep = [i for i in np.flatnonzero(~busy).tolist() if i not in lows or lows[i] != folded[i]]
         self._mark(busy, keep, [folded[i] for i in keep], self._ac)
         keep = np.flatnonzero(~busy).tolist()
         self._mark(busy, keep, [folded[i] for i in keep], self._squashed_ac, squash=True)
@@ -277,9 +302,8 @@ class BatchScan:
                     nfkc = nfkc_many(list(texts))
                     folded = [f.casefold() for f in nfkc]
                 screen = self._screens[key]
-                sub = [texts[i] for i in todo]
                 assert folded is not None
-                clear = screen.clears_many(sub, [nfkc[i] for i in todo], screen.payload_runs(sub),
+                clear = screen.clears_many([texts[i] for i in todo], [nfkc[i] for i in todo],
                                            [folded[i] for i in todo])
                 todo = [i for i, c in zip(todo, clear, strict=True) if not c]
             many = getattr(det, "detect_many", None)
