@@ -20,11 +20,13 @@ def _full_width(s: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if 0x21 <= ord(c) <= 0x7E else "\u3000" if c == " " else c for c in s)
 
 
-# each digit pattern's value with its shortest digit run (the window filter's limit) is among these
+# each digit pattern's value with its shortest digit run (the window filter's limit) and with
+# its fewest digits are among these
 _VALUES = [
     resident_id(), resident_id(area="440305", birth="20010229"), resident_id()[:-1] + "x", "110101900307123",
     "-".join((resident_id()[:6], resident_id()[6:14], resident_id()[14:])), uscc("9A110108MA01ABCD1"),
-    "0571-8123456", bank_card(), " ".join(bank_card("400012345678901")[i:i + 4] for i in range(0, 16, 4)), uscc(),
+    uscc("AA110108MABCDEFGH"), "0571-8123456", "(010)6234567", bank_card(),
+    " ".join(bank_card("400012345678901")[i:i + 4] for i in range(0, 16, 4)), uscc(),
     "13812345678", "+86 138-1234-5678", "008613912345678", "(010)62345678", "021-62345678", "+86 10 62345678",
     "E12345678", "DE1234567", "C12345678", "CA1234567", "H1234567890", "L12345678",
     "zhang.san@example.com", "a@b.co", "192.168.1.10", "10.0.0.1",
