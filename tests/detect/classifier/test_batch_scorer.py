@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,3 +151,36 @@ def test_windows_built_from_halves_score_like_predict_at_every_boundary(int8: bo
     got = BatchScorer(model).predict(texts)
     want = np.stack([model.predict(t) for t in texts])
     assert np.abs(got - want).max() < 1e-5
+
+
+def _cache_at(monkeypatch: pytest.MonkeyPatch, folder: str) -> None:
+    monkeypatch.setattr(batch, "_TABLE_DIR", folder)
+    batch._simple_nfkc.cache_clear()
+
+
+def test_simple_nfkc_table_is_kept_on_disk_and_read_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _cache_at(monkeypatch, str(tmp_path))
+    built = batch._simple_nfkc()
+    assert len(list(tmp_path.glob("simple_nfkc-*.npz"))) == 1
+    batch._simple_nfkc.cache_clear()
+    monkeypatch.setattr(batch, "_build_simple_nfkc", lambda: pytest.fail("built again"))
+    read = batch._simple_nfkc()
+    assert np.array_equal(read[0], built[0]) and np.array_equal(read[1], built[1])
+    batch._simple_nfkc.cache_clear()
+
+
+def test_simple_nfkc_table_is_rebuilt_when_the_kept_one_is_damaged(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    _cache_at(monkeypatch, str(tmp_path))
+    want = batch._build_simple_nfkc()
+    (tmp_path / f"simple_nfkc-{unicodedata.unidata_version}.npz").write_bytes(b"not a zip")
+    got = batch._simple_nfkc()
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    batch._simple_nfkc.cache_clear()
+
+
+def test_simple_nfkc_table_is_built_when_nothing_is_writable(monkeypatch: pytest.MonkeyPatch) -> None:
+    _cache_at(monkeypatch, "/proc/hegui-no-such-dir")  # cannot be created
+    ok, lut = batch._simple_nfkc()
+    assert ok[ord("Ａ")] and lut[ord("Ａ")] == ord("A")
+    batch._simple_nfkc.cache_clear()

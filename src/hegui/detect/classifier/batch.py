@@ -15,6 +15,8 @@ longest text of a call).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
@@ -30,12 +32,39 @@ LONG_CHARS = 1 << 20  # longer normalised texts go to ``predict``: the kernel's 
 GROUP_CHARS = 1 << 22  # normalised characters per kernel call (16 MB of code points)
 
 
+_TABLE_DIR = os.path.join(os.path.dirname(__file__), "__pycache__")
+
+
 @lru_cache(maxsize=1)
 def _simple_nfkc() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint32]]:
     """Characters of the Basic Multilingual Plane whose NFKC a table can give: the compatibility
     decomposition is one character, a starter that is never the second half of a composition. A text
     of only such characters has nothing to reorder or compose, so its NFKC is the character-wise map
-    (full-width forms, CJK punctuation …); other texts go through ``unicodedata.normalize``."""
+    (full-width forms, CJK punctuation …); other texts go through ``unicodedata.normalize``.
+
+    Building it asks ``unicodedata`` about every code point (~0.2 s, once per corpus worker), so the
+    table is kept beside this module (``__pycache__``, per Unicode version) where that is writable."""
+    path = os.path.join(_TABLE_DIR, f"simple_nfkc-{unicodedata.unidata_version}.npz")
+    try:
+        with np.load(path) as saved:
+            ok, lut = saved["ok"], saved["lut"]
+        if ok.shape == lut.shape == (0x10000,) and ok.dtype == np.bool_ and lut.dtype == np.uint32:
+            return ok, lut
+    except Exception:  # missing, unreadable or damaged: build it
+        pass
+    ok, lut = _build_simple_nfkc()
+    tmp = f"{path}.{os.getpid()}.tmp.npz"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        np.savez(tmp, ok=ok, lut=lut)
+        os.replace(tmp, path)
+    except OSError:  # a read-only install: build it per process
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+    return ok, lut
+
+
+def _build_simple_nfkc() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint32]]:
     second: set[int] = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul vowels and trailers
     for c in range(0x110000):
         d = unicodedata.decomposition(chr(c))
