@@ -16,6 +16,12 @@ from hegui.detect.pii import detector as d
 from hegui.detect.pii.detector import find_pii_many
 
 
+@pytest.fixture(autouse=True)
+def _always_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small batches too go through the screen (not the per-text path that short batches take)."""
+    monkeypatch.setattr(d, "_BATCH_MIN_CHARS", 0)
+
+
 def _full_width(s: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if 0x21 <= ord(c) <= 0x7E else "\u3000" if c == " " else c for c in s)
 
@@ -121,6 +127,13 @@ def test_values_in_context_match_reference(value: str) -> None:
         expected = [reference(t, types) for t in texts]
         assert [_tuples(find_pii(t, types)) for t in texts] == expected
         assert [_tuples(spans) for spans in find_pii_many(texts, types)] == expected
+
+
+def test_short_batch_takes_the_per_text_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["手机13812345678", "a@example.com", "无"]
+    monkeypatch.setattr(d, "_BATCH_MIN_CHARS", 1 << 20)
+    monkeypatch.setattr(d, "_batch_screen", None)  # would raise if called
+    assert find_pii_many(texts) == [find_pii(t) for t in texts]
 
 
 def test_detect_many_equals_detect() -> None:

@@ -39,7 +39,7 @@ TRIGGER_BITS = {"digits": DIGITS, "at": AT, "colon": COLON_PAIR, "dotdigit": DOT
  _ZONE) = (1 << i for i in range(11))
 _STARTERS = _DIGIT | _AT | _COLON | _PROVINCE | _LABEL1 | _FOLD | _SCREEN
 
-_CHUNK_CHARS = 1 << 20  # texts are screened in chunks of about this many characters (bounds the arrays)
+_CHUNK_CHARS = 1 << 18  # texts are screened in chunks of about this many characters (bounds the arrays)
 _PAD = 6  # look-ahead of the widest stretch (colon + five), kept inside the array
 
 
