@@ -129,6 +129,16 @@ def test_values_in_context_match_reference(value: str) -> None:
         assert [_tuples(spans) for spans in find_pii_many(texts, types)] == expected
 
 
+def test_long_text_alone_matches_reference() -> None:
+    """A long text goes through the screen even alone (``find_pii``): still what the old loop found."""
+    body = "".join(left + value + right for value in _VALUES for left, right in _CONTEXTS)
+    assert len(body) > d._SCREEN_SINGLE_CHARS
+    for text in (body, _full_width(body), body[: d._SCREEN_SINGLE_CHARS], "天" * d._SCREEN_SINGLE_CHARS):
+        for types in (None, ("cn_mobile", "email")):
+            assert _tuples(find_pii(text, types)) == reference(text, types)
+    assert len(reference(body)) > 50
+
+
 def test_short_batch_takes_the_per_text_path(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = ["手机13812345678", "a@example.com", "无"]
     monkeypatch.setattr(d, "_BATCH_MIN_CHARS", 1 << 20)
