@@ -354,7 +354,30 @@ def test_batch_scan_normalises_each_text_once_for_lexicon_and_proximity_rules(mo
         return real(self, text)
 
     monkeypatch.setattr(Normalizer, "_normalize_kernel", counting)
+    monkeypatch.setattr(BatchScan, "_keyword_pair", staticmethod(lambda group: None))  # not the batch kernel
     docs = [f"第{i}段文字，关于炸药和配方的一些普通讨论内容，足够长以便走编译路径。" for i in range(20)]
     got = scan.scan(docs)
     assert sorted(calls) == sorted(docs)
     assert [_view(d) for d in got] == [_view(engine.moderate(t, "output")) for t in docs]
+
+
+def test_batch_keyword_kernel_gives_the_engine_findings_in_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lexicon hits, the proximity rules where their first pass holds, texts with a character that
+    expands to several (ß), short and empty texts: one ``detect_batch`` call for the batch."""
+    from hegui.detect.lexicon import automaton
+
+    engine = ModerationEngine.default()
+    scan = BatchScan(engine)
+    calls: list[int] = []
+    real = automaton.detect_batch
+
+    def counting(*args: Any) -> Any:
+        calls.append(len(args[-1]))
+        return real(*args)
+
+    monkeypatch.setattr(automaton, "detect_batch", counting)
+    docs = [*corpus(seed=21, n=60), "straße 炸药配方 " * 5, "", "短", "炸药", "关于炸药和配方的讨论" * 4]
+    got = scan.scan(docs)
+    assert calls == [len(set(docs))]
+    assert [_view(d) for d in got] == [_view(engine.moderate(t, "output")) for t in docs]
+    assert {f.detector for d in got for f in d.findings} >= {"lexicon", "combo"}

@@ -279,6 +279,13 @@ class BatchScan:
             todo = [i for i in range(n) if failed[i] is None]
             if not todo:
                 break
+            pair = self._keyword_pair(group)
+            if pair is not None and len(todo) > 1:
+                try:
+                    self._keywords(pair, group, texts, todo, found, errors, failed)
+                    continue
+                except Exception as err:  # text by text below, so a failure lands where the engine's would
+                    log.info("the batch keyword kernel fell back to single texts: %s: %s", type(err).__name__, err)
             if len(group) > 1:
                 # text by text through the group: detectors of one check share a normalisation of the
                 # string they were last given (``normalize_shared``), so a lexicon's serves the rules
@@ -320,6 +327,45 @@ class BatchScan:
             for i in todo:
                 self._detect(det, texts[i], i, found, errors, failed)
         return [self._decide(found[i], errors[i], failed[i]) for i in range(n)]
+
+    @staticmethod
+    def _keyword_pair(group: list[Detector]) -> tuple[Any, Any] | None:
+        """(lexicon, proximity rules) when the group is exactly those two with their compiled automata and
+        the same normalisation: ``automaton.detect_batch`` then runs both over the batch in one call."""
+        from hegui.detect.combo import ComboDetector
+        from hegui.moderation.engine import lexicon_of
+
+        if len(group) != 2 or not isinstance(group[1], ComboDetector):
+            return None
+        lexicon, rules = lexicon_of(group[0]), group[1]
+        if lexicon is None or getattr(lexicon, "_compiled", None) is None or lexicon._ktables is None:
+            return None
+        if rules._compiled is None or rules._groups is None or lexicon.steps != rules.steps:
+            return None
+        return lexicon, rules
+
+    def _keywords(self, pair: tuple[Any, Any], group: list[Detector], texts: Sequence[str], todo: list[int],
+                  found: list[list[Finding]], errors: list[list[str]], failed: list[str | None]) -> None:
+        """The lexicon's findings and the rules' first pass for the batch in one compiled call; the
+        rules' own ``detect`` only where their first pass holds, both detectors' where a character
+        expands to several (the compiled normalisation's one exception)."""
+        from hegui.detect.lexicon.automaton import detect_batch
+
+        lexicon, rules = pair
+        hits, status = detect_batch(lexicon._ktables, lexicon._compiled, rules._compiled, rules._groups,
+                                    rules._active[self.direction], [texts[i] for i in todo])
+        fields = lexicon._finding_fields
+        for k, i in enumerate(todo):
+            if status[k] == 1:
+                for det in group:
+                    if failed[i] is None:
+                        self._detect(det, texts[i], i, found, errors, failed)
+                continue
+            for idx, a, b in hits[k]:
+                cat, sev, term, rule = fields[idx]
+                found[i].append(Finding("lexicon", "term", cat, sev, a, b, term, 1.0, rule))
+            if status[k] == 2:
+                self._detect(rules, texts[i], i, found, errors, failed)
 
     def _groups(self, detectors: Sequence[Detector]) -> list[list[Detector]]:
         """The detectors in order, runs of those taken text by text (no batch path of their own: no

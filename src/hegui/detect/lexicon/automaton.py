@@ -361,6 +361,64 @@ def _detect(cps: Any, lut: Any, delete: int, expand: int, strip: bool, squash_mi
     return _find_packed(t[:k], start[:k], end[:k], i32, i64, table, allow_cats, meta)
 
 
+def _detect_batch(cps: Any, off: Any, lut: Any, delete: int, expand: int, strip: bool, squash_min: int, i32: Any,
+                  i64: Any, table: Any, allow_cats: Any, meta: Any, c_i32: Any, c_i64: Any, c_table: Any, c_meta: Any,
+                  g_off: Any, g_rule: Any, g_bit: Any, full: Any, active: Any) -> Any:
+    """A lexicon (``i32`` … ``meta``) and proximity rules (``c_*``, the group filter ``g_*``/``full``/
+    ``active``) over a batch of texts (text ``d``: ``cps[off[d]:off[d + 1]]``), each text normalised once:
+    one compiled call for the batch instead of several per text. Returns the lexicon's rows
+    ``(text, entry, start, end)`` in ``_find``'s order per text, and per text a status: 0 done, 1 a
+    character expands to several (both detectors take their own paths), 2 the rules' first pass
+    holds (the rules take their own path; the lexicon rows are final)."""
+    ndoc = off.shape[0] - 1
+    longest = 0
+    for d in range(ndoc):
+        longest = max(longest, off[d + 1] - off[d])
+    t = np.empty(longest, dtype=np.uint32)
+    start = np.empty(longest, dtype=np.int64)
+    end = np.empty(longest, dtype=np.int64)
+    status = np.zeros(ndoc, dtype=np.int8)
+    rows = np.empty((64, 4), dtype=np.int64)
+    nrows = 0
+    for d in range(ndoc):
+        k = _normalise(cps[off[d]:off[d + 1]], lut, delete, expand, strip, squash_min, t, start, end)
+        if k < 0:
+            status[d] = 1
+            continue
+        found = _find_packed(t[:k], start[:k], end[:k], i32, i64, table, allow_cats, meta)
+        if nrows + found.shape[0] > rows.shape[0]:
+            grown = np.empty((2 * (nrows + found.shape[0]), 4), dtype=np.int64)
+            grown[:nrows] = rows[:nrows]
+            rows = grown
+        for r in range(found.shape[0]):
+            rows[nrows, 0] = d
+            rows[nrows, 1] = found[r, 0]
+            rows[nrows, 2] = found[r, 1]
+            rows[nrows, 3] = found[r, 2]
+            nrows += 1
+        if _grouped_matches(t[:k], c_i32, c_i64, c_table, c_meta, g_off, g_rule, g_bit, full, active).shape[0]:
+            status[d] = 2
+    return rows[:nrows], status
+
+
+def detect_batch(tables: KernelTables, lexicon: CompiledAutomaton, rules: CompiledAutomaton, groups: GroupFilter,
+                 active: npt.NDArray[np.bool_], texts: Sequence[str]
+                 ) -> tuple[list[list[tuple[int, int, int]]], npt.NDArray[np.int8]]:
+    """``_detect_batch`` for ``texts``: per text the lexicon's live hits ``(entry, start, end)`` (as
+    ``CompiledAutomaton.find`` on its canonical form gives them), and the per-text status."""
+    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    off = np.zeros(len(texts) + 1, dtype=_I64)
+    np.cumsum(np.fromiter(map(len, texts), dtype=_I64, count=len(texts)), out=off[1:])
+    res, status = _COMPILED["batch"](cps, off, tables.lut, DELETE, EXPAND, tables.strip, tables.squash_min,
+                                     lexicon._i32, lexicon._i64, lexicon.table, lexicon.allow_cats, lexicon._meta,
+                                     rules._i32, rules._i64, rules.table, rules._meta, groups.off, groups.rule,
+                                     groups.bit, groups.full, active)
+    hits: list[list[tuple[int, int, int]]] = [[] for _ in texts]
+    for d, e, a, b in res.tolist():
+        hits[d].append((e, a, b))
+    return hits, status
+
+
 def _sources_digest() -> str:
     """Of this file and ``hegui/text/kernel.py``: ``_detect`` holds a compiled copy of the latter's
     ``_normalise``, and numba's cache checks only the file a function is defined in."""
@@ -388,16 +446,22 @@ def load() -> None:
     g["_find"] = njit(_find)
     g["_find_packed"] = find = njit(_find_packed)
     g["_normalise"] = njit(kernel._normalise)
-    _detect.__name__ = _detect.__qualname__ = "_detect_" + _sources_digest()  # its cache entry's name
+    digest = _sources_digest()
+    _detect.__name__ = _detect.__qualname__ = "_detect_" + digest  # its cache entry's name
+    _detect_batch.__name__ = _detect_batch.__qualname__ = "_detect_batch_" + digest
     _COMPILED["build"] = njit(_build)
     _COMPILED["pack"] = njit(_pack)
     _COMPILED["find"] = find
     _COMPILED["detect"] = njit(_detect)
-    _COMPILED["grouped"] = njit(_grouped_matches)
+    g["_grouped_matches"] = grouped = njit(_grouped_matches)
+    _COMPILED["grouped"] = grouped
+    _COMPILED["batch"] = njit(_detect_batch)
     probe = CompiledAutomaton(["ab", "b"], [[(0, 0)], [(1, 1)]], [2, 2], [[], []], [-1], np.ones((1, 1), bool), [0, 0])
     probe.find(np.array([97, 98], dtype=np.uint32), np.arange(2, dtype=_I64), np.arange(1, 3, dtype=_I64))
     probe.detect(kernel.KernelTables(NormalisationSteps()), np.array([97, 98], dtype=np.uint32))
     probe.grouped_matches(np.array([97, 98], dtype=np.uint32), GroupFilter([[(0, 1)], []], [1]), np.ones(1, bool))
+    detect_batch(kernel.KernelTables(NormalisationSteps()), probe, probe, GroupFilter([[(0, 1)], []], [1]),
+                 np.ones(1, bool), ["ab", ""])
 
 
 class CompiledAutomaton:
