@@ -277,3 +277,28 @@ def test_classifier_share_outside_zero_to_one_is_refused(lctx: HeguiContext, tmp
     for share in (0.0, -0.1, 1.5):
         with pytest.raises(InvalidInputError, match="classifier share"):
             _share_audit(lctx, data, tmp_path / "out", share)
+
+
+@pytest.mark.parametrize("cutoff", [0, 1 << 62])
+def test_the_review_sample_does_not_depend_on_the_sample_cutoff(lctx: HeguiContext, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                cutoff: int) -> None:
+    """Shards write full entries only under the cutoff; the rest come from reading the inputs again,
+    masked and categorised as phase 1 would have (with the real engine's findings)."""
+    d = tmp_path / "d"
+    for k in range(3):
+        rows = [*mixed_rows(30, unsafe_every=7, offset=k * 30),
+                *({"text": f"请联系 1381234{k}{i:03d} 预约。" + zh_doc(i)} for i in range(10))]
+        write_jsonl(d / f"{k}.jsonl", rows)
+    one = _audit(lctx, [("good", str(d))], tmp_path / "one")
+    monkeypatch.setattr(pipeline, "sample_cutoff", lambda shards, k: cutoff)
+    two = _audit(lctx, [("good", str(d))], tmp_path / "two")
+    for key in ("totals", "gates", "review"):
+        assert one[key] == two[key]
+    a, b = ((tmp_path / name / "review_sample.jsonl").read_text(encoding="utf-8") for name in ("one", "two"))
+    assert a.replace(one["audit_id"], "") == b.replace(two["audit_id"], "")
+    assert "138****" in a and "13812340" not in a
+    results = [json.loads(p.read_text()) for p in (tmp_path / "two" / ".work").glob("*/result.json")]
+    assert len(results) == 3 and all(r["sample_cutoff"] == str(cutoff) for r in results)
+    if cutoff == 0:
+        assert all(r["sample"] == [] for r in results)  # every entry came from the fallback

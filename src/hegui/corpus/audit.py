@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -82,6 +82,8 @@ def run_audit(ctx: HeguiContext, inputs: list[tuple[str, str]], out_dir: str | P
                         opts.near_threshold)
     shards = plan_shards(inputs, opts.text_field, opts.shard_bytes)
     fp = _fingerprint(inputs, opts, plan, f"{pack.name}@{pack.version}")
+    # only the work depends on the cutoff (each shard records its own), so it is not in the fingerprint
+    plan = replace(plan, sample_cutoff=pl.sample_cutoff(shards, plan.sample_size))
     run_file = os.path.join(plan.work_dir, "run.json")
     audit_id: str | None = None
     if opts.resume and os.path.isfile(run_file):
@@ -119,7 +121,7 @@ def run_audit(ctx: HeguiContext, inputs: list[tuple[str, str]], out_dir: str | P
     else:
         fresh = pl.run_local(pending, steps, plan, workers, collector.add)
     results = pl.ordered_results(shards, [*done.values(), *fresh])
-    glob = pl.run_phase2(shards, results, plan, collector.chosen())
+    glob = pl.run_phase2(shards, results, plan, collector)
     outputs: dict[str, Any] = {"report_json": os.path.join(out, "report.json"),
                                "report_html": os.path.join(out, "report.html")}
     if opts.clean:

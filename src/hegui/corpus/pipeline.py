@@ -4,6 +4,15 @@ Phase 1, per shard, in parallel: read → steps → per-shard tallies, a bounded
 candidate list, and on disk the exact-dedup hashes, MinHash signatures, kept documents and rejects.
 A shard's ``result.json`` is written last and atomically: it is the checkpoint ``--resume`` trusts.
 
+Review-sample candidates: the driver estimates the corpus's document count before phase 1 and gives
+every shard a priority cutoff (``AuditPlan.sample_cutoff``, see :func:`sample_cutoff`) above which a
+document is very unlikely to be among the ``sample_size`` smallest overall. A shard writes the full
+entry (masked text …) only of candidates at or under it; of the others it keeps the smallest
+priority and, for those with findings, a small record (categories, PII types and spans, no text).
+Should the whole corpus hold fewer documents under the cutoffs than the sample needs, phase 2 reads
+the shards concerned again (reading only, no steps) and builds the missing entries from those
+records — the sample is the same whatever the cutoffs.
+
 Phase 2, once, on the driver: exact duplicates across all shards (one hash per document), near
 duplicates by LSH banding over every shard's signatures one band at a time (candidates verified by
 signature similarity), the global review sample (smallest hash priorities, so it does not depend on
@@ -26,13 +35,20 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from hegui.corpus.readers import Document, FileStats, Shard, read_shard
+from hegui.corpus.readers import Document, FileStats, Shard, read_shard, split_format
 from hegui.corpus.steps import Item, Step, length_bucket
 from hegui.corpus.textstats import BANDS, NUM_PERM, ROWS, band_key
 
 CleanMode = Literal["drop", "mask"]
 SAMPLE_TEXT_MAX = 4000
 _SAMPLE_KEY = b"hegui-corpus-review"
+_SAMPLE_HASH = hashlib.blake2b(digest_size=8, key=_SAMPLE_KEY)  # copied per key: the keyed set-up done once
+PRIORITY_END = 1 << 64  # every priority is below it
+SAMPLE_FINDINGS = "sample_findings.jsonl"  # a shard's documents above its cutoff that have findings
+# the cutoff estimate: document count from a look at each shard's first bytes, divided by this margin
+_PEEK_BYTES = 64 * 1024
+_ESTIMATE_MARGIN = 1.5
+_DOC_BYTES_MAX = 64 * 1024  # assumed per document where no look is possible (JSON arrays, compressed files)
 _COPY_BLOCK = 1 << 20
 KEEP_LINES, KEEP_INDEX = "keep.jsonl", "keep.idx"  # a shard's kept documents, final lines + their numbers
 
@@ -47,6 +63,7 @@ class AuditPlan:
     mask_mode: Literal["redact", "partial", "token"] = "partial"
     batch_size: int = 256
     near_threshold: float = 0.8
+    sample_cutoff: int | None = None  # full sample entries only at or under this priority (None: all)
 
     @property
     def work_dir(self) -> str:
@@ -143,9 +160,24 @@ def _batched(docs: Iterator[Document], size: int) -> Iterator[list[Document]]:
 
 
 def sample_priority(key: str) -> int:
-    """A fixed pseudo-random rank per item: the review sample is the smallest ``k`` ranks overall."""
-    return int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8,
-                                          key=_SAMPLE_KEY).digest(), "big")
+    """A fixed pseudo-random rank per item: the review sample is the smallest ``k`` ranks overall
+    (keyed BLAKE2b of the key, 64 bits; a copy of the keyed state is the same hash, set up once)."""
+    h = _SAMPLE_HASH.copy()
+    h.update(key.encode("utf-8", "surrogatepass"))
+    return int.from_bytes(h.digest(), "big")
+
+
+def _sample_entry(doc: Document, key: str, unsafe: Iterable[str], pii: Iterable[str],
+                  spans: list[tuple[str, int, int]] | list[list[Any]]) -> dict[str, Any]:
+    """A review-sample entry (without its priority): PII in the text masked (partial), text cut."""
+    if spans:
+        from hegui.detect.pii.masking import mask_text
+
+        text = mask_text(doc.text, [_Span(t, a, b) for t, a, b in spans], "partial")
+    else:
+        text = doc.text
+    return {"key": key, "source": doc.source, "file": doc.file, "index": doc.index,
+            "auto_unsafe": list(unsafe), "pii": sorted(pii), "text": text[:SAMPLE_TEXT_MAX]}
 
 
 def _masked(text: str, it: Item, mode: str) -> str:
@@ -225,6 +257,10 @@ def process_shard(shard: Shard, steps: list[Step], plan: AuditPlan) -> dict[str,
     tally = Tally()
     sample: list[tuple[int, str, dict[str, Any]]] = []  # max-heap via negated priority
     k = plan.sample_size
+    cut = PRIORITY_END - 1 if plan.sample_cutoff is None else plan.sample_cutoff
+    above = PRIORITY_END  # the smallest priority over the cutoff (PRIORITY_END: none)
+    find_f: IO[bytes] | None = None  # sample_findings.jsonl, created with its first record
+    findings = 0
     n = 0
     keep = _KeepWriter(sd)
     try:
@@ -236,6 +272,7 @@ def process_shard(shard: Shard, steps: list[Step], plan: AuditPlan) -> dict[str,
                     step.run(items)
                 sigs: list[bytes] = []
                 rejects: list[bytes] = []
+                found: list[bytes] = []
                 for it in items:
                     tally.add(it)
                     assert it.signature is not None and len(it.signature) == NUM_PERM
@@ -243,11 +280,13 @@ def process_shard(shard: Shard, steps: list[Step], plan: AuditPlan) -> dict[str,
                     doc = it.doc
                     key = doc.key
                     prio = sample_priority(key)
-                    if len(sample) < k or -sample[0][0] > prio:
-                        entry = {"key": key, "source": doc.source, "file": doc.file, "index": doc.index,
-                                 "auto_unsafe": list(it.unsafe), "pii": sorted(it.pii),
-                                 "text": (_masked(doc.text, it, "partial") if it.pii_spans else doc.text)[
-                                     :SAMPLE_TEXT_MAX]}
+                    if prio > cut:  # most documents: only what a fallback in phase 2 would need
+                        if prio < above:
+                            above = prio
+                        if it.unsafe or it.pii or it.pii_spans:
+                            found.append(_dumps_line([n, it.unsafe, sorted(it.pii), it.pii_spans]))
+                    elif len(sample) < k or -sample[0][0] > prio:
+                        entry = _sample_entry(doc, key, it.unsafe, it.pii, it.pii_spans)
                         if len(sample) < k:
                             heapq.heappush(sample, (-prio, key, entry))
                         else:
@@ -271,9 +310,16 @@ def process_shard(shard: Shard, steps: list[Step], plan: AuditPlan) -> dict[str,
                 hash_f.write(b"".join(it.exact_hash for it in items))
                 if rejects:
                     rej_f.write(b"".join(rejects))
+                if found:
+                    if find_f is None:
+                        find_f = open(os.path.join(sd, SAMPLE_FINDINGS), "wb")  # noqa: SIM115 - closed below
+                    find_f.write(b"".join(found))
+                    findings += len(found)
                 keep.flush()
     finally:
         keep.close()
+        if find_f is not None:
+            find_f.close()
     tally.bytes = sum(f.bytes for f in files)
     ranked = sorted(sample, key=lambda x: -x[0])
     entries = [e for _, _, e in ranked]
@@ -282,7 +328,9 @@ def process_shard(shard: Shard, steps: list[Step], plan: AuditPlan) -> dict[str,
     with open(os.path.join(sd, "sample.jsonl"), "wb") as fh:
         fh.write(b"".join(_dumps_line(e) for e in entries))
     result = {"shard": shard.id, "source": shard.source, "docs": n, "files": _compact_files(files),
-              "tally": tally.to_dict(), "sample": [[e["priority"], e["key"]] for e in entries]}
+              "tally": tally.to_dict(), "sample": [[e["priority"], e["key"]] for e in entries],
+              "sample_cutoff": str(cut), "sample_above": None if above == PRIORITY_END else str(above),
+              "sample_findings": findings}
     _write_json_atomic(os.path.join(sd, "result.json"), result)
     return result
 
@@ -305,11 +353,16 @@ def _compact_files(files: list[FileStats]) -> list[dict[str, Any]]:
 
 class SampleCollector:
     """Keeps the ``k`` smallest sample priorities over all shards as results arrive, and drops each
-    shard's candidate list, so the driver's memory does not grow with the number of shards."""
+    shard's candidate list, so the driver's memory does not grow with the number of shards.
+
+    A shard's list holds only its documents at or under its cutoff; its smallest priority above the
+    cutoff (``sample_above``) says whether one of the others could belong to the sample after all:
+    :meth:`fill` then reads those shards again and takes them into account."""
 
     def __init__(self, k: int) -> None:
         self.k = k
         self._heap: list[tuple[int, str, str]] = []  # (-priority, shard, key): a max-heap of the k smallest
+        self._over: dict[str, tuple[int, int, int]] = {}  # shard → (cutoff, smallest priority over it, docs)
 
     def add(self, result: dict[str, Any]) -> dict[str, Any]:
         for prio_s, key in result["sample"]:
@@ -320,14 +373,156 @@ class SampleCollector:
                 heapq.heapreplace(self._heap, item)
             else:
                 break  # a shard's candidates come sorted by priority: the rest are larger still
+        above = result.get("sample_above")  # absent (results from before the cutoff): every candidate listed
+        if above is not None:
+            self._over[result["shard"]] = (int(result["sample_cutoff"]), int(above), int(result["docs"]))
         result["sample"] = len(result["sample"])
         return result
+
+    def _may_take(self, prio: int) -> bool:
+        """Could a document of this priority still be among the ``k`` smallest? (Equal: the tie goes by
+        shard and key, so yes.)"""
+        return len(self._heap) < self.k or prio <= -self._heap[0][0]
+
+    def _offer(self, item: tuple[int, str, str]) -> bool:
+        if len(self._heap) < self.k:
+            heapq.heappush(self._heap, item)
+            return True
+        if item > self._heap[0]:
+            heapq.heapreplace(self._heap, item)
+            return True
+        return False
+
+    def incomplete(self) -> list[str]:
+        """Shards with a document over their cutoff that could be in the sample (normally none)."""
+        return [sid for sid, (_, above, _) in self._over.items() if self._may_take(above)]
+
+    def fill(self, shards: list[Shard], plan: AuditPlan) -> dict[tuple[str, str], dict[str, Any]]:
+        """The exact fallback: every shard whose documents over its cutoff could be in the sample is
+        read again (no steps: the categories, PII types and spans come from its ``sample_findings.jsonl``)
+        and those documents compete like the listed ones. The entries of the chosen ones, by
+        ``(shard, key)``, built the way phase 1 builds them."""
+        entries: dict[tuple[str, str], dict[str, Any]] = {}
+        for s in shards:
+            over = self._over.get(s.id)
+            if over is None or not self._may_take(over[1]):
+                continue
+            cut, above, docs = over
+            seen, least = 0, PRIORITY_END
+            with _FindingsCursor(os.path.join(plan.shard_dir(s.id), SAMPLE_FINDINGS)) as findings:
+                for n, doc in enumerate(read_shard(s, [])):
+                    seen += 1
+                    key = doc.key
+                    prio = sample_priority(key)
+                    if prio <= cut:
+                        continue  # listed already
+                    least = min(least, prio)
+                    if not self._offer((-prio, s.id, key)):
+                        continue  # not among the k smallest
+                    entry = _sample_entry(doc, key, *findings.get(n))
+                    entry["priority"] = str(prio)
+                    entries[(s.id, key)] = entry
+                    if len(entries) > 2 * self.k + 64:  # drop entries pushed out since
+                        entries = self._live(entries)
+            if (seen, least) != (docs, above):
+                from hegui.errors import InvalidInputError
+
+                raise InvalidInputError(f"shard {s.id}: its input changed since the shard ran ({seen} documents "
+                                        f"now, {docs} then); run the audit again without --resume")
+            self._over.pop(s.id)
+        return self._live(entries)
+
+    def _live(self, entries: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        live = {(shard, key) for _, shard, key in self._heap}
+        return {sk: e for sk, e in entries.items() if sk in live}
 
     def chosen(self) -> dict[str, set[str]]:
         by_shard: dict[str, set[str]] = {}
         for _, shard, key in self._heap:
             by_shard.setdefault(shard, set()).add(key)
         return by_shard
+
+
+class _FindingsCursor:
+    """A shard's ``sample_findings.jsonl`` (records ``[n, unsafe, pii, spans]`` in document order),
+    read forward as the shard is read again."""
+
+    def __init__(self, path: str) -> None:
+        # no file: the shard had no such record (load_checkpoint made sure of it)
+        self._fh = open(path, "rb") if os.path.exists(path) else None  # noqa: SIM115 - closed in __exit__
+        self._rec: list[Any] | None = None
+
+    def __enter__(self) -> _FindingsCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+    def get(self, n: int) -> tuple[list[str], list[str], list[list[Any]]]:
+        """Document ``n``'s findings (nothing recorded: none); ``n`` never decreases between calls."""
+        while self._rec is None or self._rec[0] < n:
+            line = self._fh.readline() if self._fh is not None else b""
+            if not line:
+                return [], [], []
+            self._rec = _loads_line(line)
+        rec = self._rec
+        if rec[0] != n:
+            return [], [], []
+        return rec[1], rec[2], rec[3]
+
+
+def estimate_docs(shards: list[Shard]) -> float:
+    """About how many documents the shards hold, from what the driver sees cheaply: a text shard's
+    files (one document each at most), the lines in the first ``_PEEK_BYTES`` of a JSONL/CSV/TSV file
+    or part scaled to its size, a Parquet file's row count; else ``_DOC_BYTES_MAX`` per document."""
+    total = 0.0
+    for s in shards:
+        try:
+            total += _estimate_shard(s)
+        except Exception:  # an unreadable file is the reader's to report; it holds no documents here
+            continue
+    return total
+
+
+def _estimate_shard(s: Shard) -> float:
+    fmt, compression = split_format(s.paths[0])
+    if fmt is None:
+        return 0.0  # unsupported: no documents
+    if fmt == "text":
+        return float(len(s.paths))
+    path = s.paths[0]
+    if fmt == "parquet" and not compression:
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        groups = range(s.start, s.end) if s.is_part else range(meta.num_row_groups)
+        return float(sum(meta.row_group(g).num_rows for g in groups))
+    size = (s.end - s.start) if s.is_part else os.path.getsize(path)
+    if fmt in ("jsonl", "csv", "tsv") and not compression and size > 0:
+        with open(path, "rb") as fh:
+            fh.seek(s.start)
+            head = fh.read(min(size, _PEEK_BYTES))
+        if not head:
+            return 0.0
+        if len(head) < size:  # a look at the start: whole lines only (none: one longer than the look)
+            return size * max(1, head.count(b"\n")) / len(head)
+        return float(head.count(b"\n") + (0 if head.endswith(b"\n") else 1))
+    return size / _DOC_BYTES_MAX
+
+
+def sample_cutoff(shards: list[Shard], k: int) -> int | None:
+    """The priority cutoff for the shards' sample entries: with the document count estimated (divided
+    by a safety margin), at least ``k`` documents fall under it but for a vanishing chance (``k`` plus
+    six standard deviations expected). None when the sample may need every document. Only the work
+    depends on it: a count estimated too high costs phase 2 a second read of some shards."""
+    if k <= 0:
+        return None
+    docs = estimate_docs(shards) / _ESTIMATE_MARGIN
+    share = (k + 6 * k ** 0.5 + 16) / docs if docs > 0 else 1.0
+    if share >= 1:
+        return None
+    return int(share * PRIORITY_END)
 
 
 def load_checkpoint(shard: Shard, plan: AuditPlan) -> dict[str, Any] | None:
@@ -338,8 +533,11 @@ def load_checkpoint(shard: Shard, plan: AuditPlan) -> dict[str, Any] | None:
             data: dict[str, Any] = json.load(fh)
     except (OSError, ValueError):
         return None
-    if data.get("shard") != shard.id or not os.path.exists(os.path.join(plan.shard_dir(shard.id), KEEP_INDEX)):
+    sd = plan.shard_dir(shard.id)
+    if data.get("shard") != shard.id or not os.path.exists(os.path.join(sd, KEEP_INDEX)):
         return None  # not this shard's, or written before keep.idx existed: the shard runs again
+    if data.get("sample_findings") and not os.path.exists(os.path.join(sd, SAMPLE_FINDINGS)):
+        return None  # what a fallback over the sample cutoff would need is gone: the shard runs again
     return data
 
 
@@ -507,13 +705,22 @@ def deduplicate(shards: list[Shard], results: list[dict[str, Any]], plan: AuditP
     return exact, near, offsets
 
 
-def read_sample(shards: list[Shard], plan: AuditPlan, chosen: dict[str, set[str]]) -> list[dict[str, Any]]:
-    """The chosen sample items with their (masked) text, read back from each shard's ``sample.jsonl``."""
+def read_sample(shards: list[Shard], plan: AuditPlan, chosen: dict[str, set[str]],
+                extra: dict[tuple[str, str], dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The chosen sample items with their (masked) text, read back from each shard's ``sample.jsonl``;
+    ``extra``: entries built by :meth:`SampleCollector.fill` (documents over their shard's cutoff)."""
     entries: list[dict[str, Any]] = []
     for s in shards:
         want = chosen.get(s.id)
         if not want:
             continue
+        if extra:
+            got = [k for k in want if (s.id, k) in extra]
+            if got:
+                entries.extend(extra[(s.id, k)] for k in got)
+                want = want - set(got)
+                if not want:
+                    continue
         found = 0
         with open(os.path.join(plan.shard_dir(s.id), "sample.jsonl"), "rb") as fh:
             for line in fh:  # sorted by priority: the chosen ones come first
@@ -582,8 +789,14 @@ def write_clean(shards: list[Shard], results: list[dict[str, Any]], plan: AuditP
     return {"kept": kept, "rejected": rejected}
 
 
+def collect_sample(shards: list[Shard], plan: AuditPlan, collector: SampleCollector) -> list[dict[str, Any]]:
+    """The global review sample, in priority order, once every shard's result went through ``collector``."""
+    extra = collector.fill(shards, plan) if collector.incomplete() else None
+    return read_sample(shards, plan, collector.chosen(), extra)
+
+
 def run_phase2(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPlan,
-               chosen: dict[str, set[str]]) -> GlobalResult:
+               sample: SampleCollector) -> GlobalResult:
     by_id = {r["shard"]: r for r in results}
     ordered = [by_id[s.id] for s in shards]
     exact, near, offsets = deduplicate(shards, ordered, plan)
@@ -593,7 +806,7 @@ def run_phase2(shards: list[Shard], results: list[dict[str, Any]], plan: AuditPl
         n = int(near[offsets[k]:offsets[k + 1]].sum())
         pe, pn = dup_by_source.get(s.source, (0, 0))
         dup_by_source[s.source] = (pe + e, pn + n)
-    return GlobalResult(exact, near, offsets, read_sample(shards, plan, chosen), dup_by_source)
+    return GlobalResult(exact, near, offsets, collect_sample(shards, plan, sample), dup_by_source)
 
 
 def ordered_results(shards: list[Shard], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
