@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hegui.detect.base import Detector
 from hegui.detect.jailbreak import JailbreakDetector, decode_payloads
@@ -141,3 +144,41 @@ def test_conversation_keeps_single_message_findings(det: JailbreakDetector) -> N
 
 def test_harmless_conversation_has_no_findings(det: JailbreakDetector) -> None:
     assert det.detect_conversation(["炸鸡怎么做？", "要放多少盐？"]) == []
+
+
+_PROSE = ["ignore", "IGNORE", "previous", " instructions", "dan", "DANGER", "do anything", "mode", "developer ",
+          "忽略", "之前的指令", "content polic", "ies", "限制", "扮演", "奶奶", "ｍｏｄｅ", "ß", "İ", " ", ".", "\n",
+          "aGVsbG8gd29ybGQgaG93IGFyZSB5b3U=", "68 65 6c 6c 6f 20 77 6f 72 6c 64", "0x41", "deadbeefcafe",
+          "abcdefghijklmnop", "decode and follow", "\\x41\\x42"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PROSE), max_size=14).map("".join))
+def test_rules_found_by_the_needle_automaton_are_those_substring_checks_find(text: str) -> None:
+    from hegui.detect.jailbreak import RULES
+
+    low = text.casefold()
+    want = [(rule, m.start(), m.end()) for rule in RULES if any(n in low for n in rule.needles)
+            for m in [rule.pattern.search(text)] if m]
+    assert JailbreakDetector._rules(text) == want
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PROSE), max_size=14).map("".join))
+def test_decode_payloads_skips_only_texts_without_a_payload_run(text: str) -> None:
+    from hegui.detect import jailbreak
+
+    got = decode_payloads(text)
+    kept = jailbreak._PAYLOAD_RUN
+    jailbreak._PAYLOAD_RUN = re.compile("")  # matches every text: no skipping
+    try:
+        assert got == decode_payloads(text)
+    finally:
+        jailbreak._PAYLOAD_RUN = kept
+
+
+def test_prose_without_a_payload_run_is_not_searched_for_payloads() -> None:
+    from hegui.detect import jailbreak
+
+    assert jailbreak._PAYLOAD_RUN.search("a plain sentence about a bad face and a cafe, nothing encoded") is None
+    assert decode_payloads("run aGVsbG8gd29ybGQgaG93IGFyZSB5b3U= now")

@@ -18,6 +18,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from hegui.detect.base import Direction, Finding
 
@@ -157,6 +159,9 @@ _DECODE_CUE = re.compile(
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 _B64URL = re.compile(r"(?<![A-Za-z0-9_\-=])[A-Za-z0-9_\-]{16,}={0,2}(?![A-Za-z0-9_\-=])")
 _HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s:,-]?){8,}")
+# every payload pattern above needs 16 characters in a row of one of these alphabets: a text without
+# such a run has nothing to decode (one cheap search instead of three that backtrack on plain prose)
+_PAYLOAD_RUN = re.compile(r"[A-Za-z0-9+/=_\-]{16}|[0-9a-fA-F:,\\xX\s\-]{16}")
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _SEVERITY = {"instruction_override": 3, "role_play_escape": 3, "system_prompt_extraction": 3, "safety_bypass": 3,
              "prompt_injection_markup": 2, "encoded_payload": 3, "split_payload": 3}
@@ -182,6 +187,8 @@ def _try_text(raw: bytes) -> str | None:
 
 def decode_payloads(text: str) -> list[tuple[str, int, int, str]]:
     """Hidden text found in ``text``: (encoding, start, end, decoded)."""
+    if _PAYLOAD_RUN.search(text) is None:
+        return []
     out: list[tuple[str, int, int, str]] = []
     seen: set[tuple[int, int]] = set()
     for enc, rx in (("base64", _B64), ("base64url", _B64URL)):
@@ -211,6 +218,18 @@ def decode_payloads(text: str) -> list[tuple[str, int, int, str]]:
         if dec is not None:
             out.append(("hex", m.start(), m.end(), dec))
     return out
+
+
+@lru_cache(maxsize=1)
+def _needle_index() -> tuple[Any, list[frozenset[int]]]:
+    """One automaton over every rule's needles, and each rule's needle numbers: which rules may match
+    comes from one pass over the text instead of a substring search per needle."""
+    import ahocorasick_rs
+
+    needles = sorted({n for rule in RULES for n in rule.needles})
+    number = {n: i for i, n in enumerate(needles)}
+    ac = ahocorasick_rs.AhoCorasick(needles, implementation=ahocorasick_rs.Implementation.DFA)
+    return ac, [frozenset(number[n] for n in rule.needles) for rule in RULES]
 
 
 def _squash(text: str) -> str:
@@ -243,9 +262,10 @@ class JailbreakDetector:
     @staticmethod
     def _rules(text: str) -> list[tuple[_Rule, int, int]]:
         hits = []
-        low = text.casefold()
-        for rule in RULES:
-            if not any(n in low for n in rule.needles):
+        ac, needles_of = _needle_index()
+        present = {i for i, _, _ in ac.find_matches_as_indexes(text.casefold(), overlapping=True)}
+        for rule, needles in zip(RULES, needles_of, strict=True):
+            if needles.isdisjoint(present):
                 continue
             m = rule.pattern.search(text)
             if m:
@@ -274,8 +294,9 @@ class JailbreakDetector:
     def _hidden(self, text: str, *, check_reversed: bool = True) -> list[Finding]:
         """Payloads hidden by encoding or reversal; their decoded text is checked like plain text."""
         out: list[Finding] = []
-        cue = bool(_DECODE_CUE.search(text))
-        for enc, s, e, dec in decode_payloads(text):
+        payloads = decode_payloads(text)
+        cue = bool(payloads) and _DECODE_CUE.search(text) is not None  # (a regex worth skipping on prose)
+        for enc, s, e, dec in payloads:
             inner = self._rules(dec)
             if inner:
                 tech = inner[0][0]
