@@ -43,3 +43,14 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-d
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     db.dispose()
+
+
+def test_opening_the_database_does_not_import_alembic() -> None:
+    """Only migrating needs alembic (~0.4 s to import): corpus workers and one-off checks skip it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from hegui.store.db import Database; "
+            "Database('sqlite://'); print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
