@@ -34,7 +34,7 @@ from hegui.detect.base import Detector, Direction, Finding
 log = logging.getLogger(__name__)
 
 CLASSIFIER_MARGIN = 1e-3  # batch and single scores differ by float rounding only (~1e-7)
-_B64, _HEX = 1, 2  # JailbreakScreen's alphabet bits
+_B64, _HEX, _NOT_SIMPLE, _EXPANDS = 1, 2, 4, 8  # JailbreakScreen's character facts
 _RANK = {"allow": 0, "disclaim": 1, "mask": 2, "refuse": 3, "block": 4}
 
 
@@ -77,7 +77,7 @@ class JailbreakScreen:
             f"(?:{jb._NON_WORD.pattern})?".join(re.escape(c) for c in key) for key in sorted(jb._SQUASHED)))
         self._squashed_ac = ahocorasick_rs.AhoCorasick(sorted(jb._SQUASHED), implementation=dfa)
         # what squashing keeps (``jailbreak._NON_WORD`` removes the rest), and U+0000, the separator
-        self._word = np.array([chr(c).isalnum() for c in range(0x10000)], dtype=np.bool_)
+        self._word = np.fromiter(map(str.isalnum, map(chr, range(0x10000))), dtype=np.bool_, count=0x10000)
         self._word[0] = True
         # per character of the Basic Plane: bit 1 = base64 alphabet, bit 2 = hex payload alphabet
         alphabets = np.zeros(0x10000, dtype=np.uint8)
@@ -85,16 +85,18 @@ class JailbreakScreen:
             alphabets[ord(ch)] |= _B64
         for ch in "0123456789abcdefABCDEF:,-xX\\":
             alphabets[ord(ch)] |= _HEX
-        for c in range(0x10000):
-            if chr(c).isspace():
-                alphabets[c] |= _HEX
+        alphabets[np.fromiter(map(str.isspace, map(chr, range(0x10000))), dtype=np.bool_, count=0x10000)] |= _HEX
         self._alphabets = alphabets
         from hegui.detect.classifier.batch import _simple_nfkc
 
         # per character of the Basic Plane: its NFKC is one character by table (``_simple_nfkc``); and
         # its case fold is several characters
         self._simple, lut = _simple_nfkc()
-        self._expands = np.array([len(chr(c).casefold()) != 1 for c in range(0x10000)], dtype=np.bool_)
+        chars = [chr(c) for c in range(0x10000)]
+        self._expands = np.fromiter((len(f) != 1 for f in map(str.casefold, chars)), dtype=np.bool_, count=0x10000)
+        # all four facts in one table, so a batch takes one look-up per character
+        self._codes = alphabets | np.where(self._simple, 0, _NOT_SIMPLE).astype(np.uint8) \
+            | np.where(self._expands, _EXPANDS, 0).astype(np.uint8)
         # whether, for every such character whose fold is a character of a cue word, the fold of its NFKC
         # is that same character: then in a text of such characters a cue word in the fold is also in
         # the folded NFKC, and that one form is all the screen must search (True for the Unicode data
@@ -120,26 +122,25 @@ class JailbreakScreen:
         runs = np.zeros(n, dtype=bool)
         if not texts:
             return runs, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
-        joined = "\x00".join(texts)
-        raw = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        cps = np.minimum(raw, 0xFFFF)
-        codes = self._alphabets[cps]
+        raw = np.frombuffer(("\x00".join(texts) + "\x00").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         lens = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n)
         doc_starts = np.cumsum(lens) - lens
-        for bit in (_B64, _HEX):
-            outside = np.flatnonzero((codes & bit) == 0)
-            bounds = np.concatenate(([-1], outside, [cps.size]))
-            found = np.flatnonzero(np.diff(bounds) > 16)
-            if found.size:
-                runs[np.searchsorted(doc_starts, bounds[found] + 1, side="right") - 1] = True
-        doc_of = np.repeat(np.arange(n), lens)[: raw.size]
-        astral = raw > 0xFFFF
-        simple = np.bincount(doc_of[~self._simple[cps] | astral], minlength=n) == 0
-        expands = self._expands[cps]
-        if astral.any():
+        if raw.max() > 0xFFFF:  # astral characters: in neither alphabet, not simple, folds asked one by one
+            codes = self._codes[np.minimum(raw, 0xFFFF)]
+            astral = raw > 0xFFFF
+            codes[astral] = _NOT_SIMPLE
             for c in np.unique(raw[astral]).tolist():
-                expands[raw == c] = len(chr(c).casefold()) != 1
-        return runs, simple, np.bincount(doc_of[expands], minlength=n) > 0
+                if len(chr(c).casefold()) != 1:
+                    codes[raw == c] |= _EXPANDS
+        else:
+            codes = self._codes[raw]
+        for bit in (_B64, _HEX):
+            outside = np.flatnonzero((codes & bit) == 0)  # the separators among them: a run ends at a text's end
+            found = np.flatnonzero(np.diff(outside, prepend=-1) > 16)
+            if found.size:
+                runs[np.searchsorted(doc_starts, outside[found] - 16, side="right") - 1] = True
+        either = np.bitwise_or.reduceat(codes, doc_starts)  # every segment holds its separator: none is empty
+        return runs, (either & _NOT_SIMPLE) == 0, (either & _EXPANDS) != 0
 
     def clears_many(self, texts: Sequence[str], nfkc: Sequence[str], folded: Sequence[str] | None = None
                     ) -> list[bool]:
