@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from hegui.corpus import pipeline as pl
 from hegui.corpus.readers import SHARD_BYTES, Shard, merge_file_stats, missing_paths, plan_shards
@@ -274,7 +274,9 @@ def _record(ctx: HeguiContext, audit_id: str, report: dict[str, Any], sample: li
             sid = _get(s, src["name"]).id
             s.add(CorpusAuditSource(audit_id=audit_id, source_id=sid, items=src["items"], unsafe=src["unsafe"],
                                     unsafe_ratio=src["unsafe_ratio"] or 0.0, passed=src["passed"], finished_at=now))
-        s.add_all(CorpusReviewItem(audit_id=audit_id, item_key=e["key"][:512], source=e["source"]) for e in sample)
+        if sample:  # one executemany: thousands of ORM objects would cost more than the rest of this record
+            s.execute(insert(CorpusReviewItem),
+                      [{"audit_id": audit_id, "item_key": e["key"][:512], "source": e["source"]} for e in sample])
 
 
 def latest_audit_id(ctx: HeguiContext) -> str | None:
