@@ -1,7 +1,7 @@
 """The compiled loop behind ``BatchScorer``: every unit of every text scored in one pass, per unit on
 its own set of distinct n-gram buckets, exactly as ``LinearModel.predict`` defines it. A window's sum
-is built from its two halves' (each half summed once), which with the int8 weights gives the very same
-integers as summing the window on its own, at about three quarters of the cost.
+is built from its two halves' (each bucket of a half added once), which with the int8 weights gives the
+very same integers as summing the window on its own, at about two thirds of the cost.
 
 Why compiled: a unit's score needs its *distinct* buckets. Array code gets them by sorting (bucket,
 position) keys and masking, which costs more than all the arithmetic; a loop gets them with a stamp
@@ -92,8 +92,9 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
             # the windows (``WINDOW`` = 2 × ``STRIDE``): window k is halves k and k + 1, so its distinct
             # buckets are P(k) ∪ A(k + 1), where A(h) are the n-grams inside half h and P(h) adds those
             # that start in it and cross into the next. Each half's distinct sum is taken once and a
-            # window's is P(k) + A(k + 1) − (P(k) ∩ A(k + 1)): about half the row additions of summing
-            # every window on its own, and with integer weights exactly the same sums
+            # window's is P(k) + (A(k + 1) − P(k)). A bucket of A(k + 1) is added once, to the part new to
+            # the window or to the part shared with P(k); A(k + 1) is the two together. About half the
+            # row additions of summing every window on its own, and with integer weights the same sums
             prev = 0  # the stamp of the previous half
             c_p = 0
             for half in range((length + STRIDE - 1) // STRIDE):
@@ -102,8 +103,8 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
                 he = min(hs + STRIDE, length)
                 c_a = 0
                 c_i = 0
-                s_a[:] = 0
-                s_i[:] = 0
+                s_a[:] = 0  # the buckets new to the window
+                s_i[:] = 0  # those P(k) has too
                 for p in range(hs, he):
                     for n in range(_NMAX):
                         if p + n + 1 > he:
@@ -117,17 +118,21 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
                             if r >= 0:
                                 for j in range(width):
                                     s_i[j] += table[r, j]
+                        else:
+                            c_a += 1
+                            if r >= 0:
+                                for j in range(width):
+                                    s_a[j] += table[r, j]
                         seen[b] = stamp
-                        c_a += 1
-                        if r >= 0:
-                            for j in range(width):
-                                s_a[j] += table[r, j]
                 if half >= 1:  # window half − 1
-                    norm = np.sqrt(max(float(c_p + c_a - c_i), floor))
+                    norm = np.sqrt(max(float(c_p + c_a), floor))
                     for j in range(nlab):
-                        z = float(s_p[j] + s_a[j] - s_i[j]) * scale[j] / norm + bias[j]
+                        z = float(s_p[j] + s_a[j]) * scale[j] / norm + bias[j]
                         if z > out[d, j]:
                             out[d, j] = z
+                c_a += c_i
+                for j in range(width):
+                    s_a[j] += s_i[j]
                 c_p = c_a
                 s_p[:] = s_a
                 for p in range(max(hs, he - _NMAX + 1), he):  # P(h): the n-grams crossing into the next half
