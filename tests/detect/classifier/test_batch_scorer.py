@@ -184,3 +184,13 @@ def test_simple_nfkc_table_is_built_when_nothing_is_writable(monkeypatch: pytest
     ok, lut = batch._simple_nfkc()
     assert ok[ord("Ａ")] and lut[ord("Ａ")] == ord("A")
     batch._simple_nfkc.cache_clear()
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=_TEXTS)
+def test_scoring_folded_forms_with_whitespace_collapsed_in_the_kernel_equals_scoring_normalised_texts(
+        texts: list[str]) -> None:
+    scorer = BatchScorer(_random_model(6, True))
+    spaced = [f"  \u3000{t}\t\n " for t in texts]  # leading, trailing and inner runs of several kinds
+    folded = [unicodedata.normalize("NFKC", t).casefold() for t in spaced]
+    assert np.array_equal(scorer.predict(spaced, folded=folded), scorer.predict(spaced))

@@ -146,10 +146,17 @@ class BatchScorer:
                 folded: Sequence[str] | None = None) -> F32:
         """Per-label probabilities (texts × labels) for raw texts, as ``LinearModel.predict`` each
         (``nfkc``: their NFKC forms, ``folded``: those case-folded, if the caller has them)."""
-        return self.predict_normalised([*normalise_many(texts, nfkc, folded)], texts)
+        if folded is not None:  # the kernel collapses the whitespace itself: no normalised copies
+            return self._predict(folded, texts, collapse=True)
+        return self.predict_normalised([*normalise_many(texts, nfkc)], texts)
 
     def predict_normalised(self, norms: Sequence[str], raw: Sequence[str]) -> F32:
         """``predict`` on already normalised texts (``raw`` is used only for the texts over ``LONG_CHARS``)."""
+        return self._predict(norms, raw, collapse=False)
+
+    def _predict(self, norms: Sequence[str], raw: Sequence[str], collapse: bool) -> F32:
+        """``collapse``: ``norms`` are case-folded NFKC forms whose whitespace the kernel collapses (a text
+        longer than ``LONG_CHARS`` before that goes to ``predict``, whose result differs by rounding only)."""
         from hegui.detect.classifier.kernel import score_units
 
         out = np.empty((len(norms), len(self.model.labels)), dtype=np.float32)
@@ -162,7 +169,7 @@ class BatchScorer:
             np.cumsum(lens[:-1], out=starts[1:])
             cps = np.frombuffer("".join([norms[i] for i in group]).encode("utf-32-le"), dtype=np.uint32)
             z = score_units(cps, starts, lens, self.model.bits, self._row_of, self._table, self._scale, self._b,
-                            self.model.min_norm)
+                            self.model.min_norm, collapse)
             out[group] = 1.0 / (1.0 + np.exp(-z.astype(np.float32)))
 
         for i, t in enumerate(norms):

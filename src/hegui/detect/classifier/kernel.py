@@ -42,8 +42,9 @@ def _sentence_table() -> npt.NDArray[np.bool_]:
 
 
 def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of: Any, table: Any, acc: Any,
-                 scale: Any, bias: Any, min_norm: float, space: Any, marks: Any, out: Any) -> None:
-    """``out[d]`` = the highest logits over the units of text ``d`` (``cps[starts[d]:starts[d] + lens[d]]``).
+                 scale: Any, bias: Any, min_norm: float, space: Any, marks: Any, collapse: bool, out: Any) -> None:
+    """``out[d]`` = the highest logits over the units of text ``d`` (``cps[starts[d]:starts[d] + lens[d]]``;
+    ``collapse``: with its whitespace first collapsed as ``" ".join(text.split())`` does).
 
     Plain Python over numpy arrays, compiled by numba (``_compiled``). A unit's logits: the sum of the
     weight rows (``table[row_of[bucket]]``, times ``scale``) of its distinct buckets, over
@@ -67,16 +68,28 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
     grams = np.full((longest + 1, _NMAX), -1, dtype=np.int32)  # [position, n - 1]: bucket, -1 none
     floor = max(min_norm, 1.0)
     units = np.zeros((longest // STRIDE + longest // MIN_SENTENCE + 4, 2), dtype=np.int64)
+    buf = np.empty(longest + 1, dtype=np.uint32)  # the text being scored
     for d in range(lens.shape[0]):
-        s0 = starts[d]
-        length = lens[d]
+        length = 0
+        pending = False
+        for q in range(starts[d], starts[d] + lens[d]):
+            c = cps[q]
+            if collapse and c < 0x10000 and space[c]:
+                pending = length > 0
+                continue
+            if pending:
+                buf[length] = 32
+                length += 1
+                pending = False
+            buf[length] = c
+            length += 1
         for p in range(length):
             h = np.uint64(0)
             for n in range(1, _NMAX + 1):
                 if p + n > length:
                     grams[p, n - 1] = -1
                     continue
-                h = h * base + np.uint64(cps[s0 + p + n - 1])
+                h = h * base + np.uint64(buf[p + n - 1])
                 if seeds[n] != 0:
                     grams[p, n - 1] = np.int32(((h + seeds[n]) * mul) >> shift)
                 else:
@@ -155,8 +168,8 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
             start = 0
             for p in range(length + 1):
                 if p < length:
-                    c = cps[s0 + p]
-                    nxt = cps[s0 + p + 1] if p + 1 < length else 0
+                    c = buf[p]
+                    nxt = buf[p + 1] if p + 1 < length else 0
                     mark = c < 0x10000 and marks[c]
                     dot_space = c == 0x2E and p + 1 < length and nxt < 0x10000 and space[nxt]
                     if not (mark or dot_space):
@@ -165,7 +178,7 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
                 else:
                     cut = length
                 s = start
-                while s < cut and cps[s0 + s] < 0x10000 and space[cps[s0 + s]]:
+                while s < cut and buf[s] < 0x10000 and space[buf[s]]:
                     s += 1
                 start = cut
                 if MIN_SENTENCE <= cut - s <= WINDOW:
@@ -215,14 +228,16 @@ def tables() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
 
 def score_units(cps: npt.NDArray[np.uint32], starts: npt.NDArray[np.int64], lens: npt.NDArray[np.int64],
                 bits: int, row_of: npt.NDArray[np.int32], table: npt.NDArray[Any], scale: npt.NDArray[np.float64],
-                bias: npt.NDArray[np.float64], min_norm: float) -> npt.NDArray[np.float64]:
+                bias: npt.NDArray[np.float64], min_norm: float, collapse: bool = False) -> npt.NDArray[np.float64]:
     """Highest logits per text (texts × labels); see ``_score_units``. ``table`` is int8 (then ``scale``
-    gives each label's step) or float32, with at least as many columns as labels (``pad_columns``)."""
+    gives each label's step) or float32, with at least as many columns as labels (``pad_columns``).
+    ``collapse``: the texts' whitespace is collapsed first (texts case-folded and NFKC'd but not yet
+    ``normalise``d)."""
     out = np.empty((lens.size, bias.size), dtype=np.float64)
     acc = np.zeros(table.shape[1], dtype=np.int32 if table.dtype == np.int8 else np.float64)
     space, marks = tables()
     _compiled()(cps, starts, lens, bits, _seed_array(), row_of, table, acc, scale, bias, float(min_norm), space,
-                marks, out)
+                marks, bool(collapse), out)
     return out
 
 
