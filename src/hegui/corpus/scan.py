@@ -179,10 +179,12 @@ class JailbreakScreen:
         joined = "\x00".join(forms)
         if squash:
             cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-            word = self._word[np.minimum(cps, 0xFFFF)]
             if cps.size and int(cps.max()) > 0xFFFF:
+                word = self._word[np.minimum(cps, 0xFFFF)]
                 for c in np.unique(cps[cps > 0xFFFF]).tolist():
                     word[cps == c] = chr(c).isalnum()
+            else:
+                word = self._word[cps]
             cps = cps[word]
             joined = cps.tobytes().decode("utf-32-le", "surrogatepass")
             lens = np.diff(np.flatnonzero(cps == 0), prepend=-1, append=cps.size)
