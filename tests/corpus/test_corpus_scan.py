@@ -381,3 +381,68 @@ def test_batch_keyword_kernel_gives_the_engine_findings_in_one_call(monkeypatch:
     assert calls == [len(set(docs))]
     assert [_view(d) for d in got] == [_view(engine.moderate(t, "output")) for t in docs]
     assert {f.detector for d in got for f in d.findings} >= {"lexicon", "combo"}
+
+
+def _counting_scan(monkeypatch: pytest.MonkeyPatch, scan: BatchScan) -> list[str]:
+    scanned: list[str] = []
+    real = scan._scan
+
+    def counting(texts: Sequence[str], classify: Sequence[bool] | None = None) -> list[Any]:
+        scanned.extend(texts)
+        return real(texts, classify)
+
+    monkeypatch.setattr(scan, "_scan", counting)
+    return scanned
+
+
+def test_a_text_met_in_an_earlier_batch_is_not_scanned_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = ModerationEngine.default()
+    scan = BatchScan(engine)
+    scanned = _counting_scan(monkeypatch, scan)
+    docs = corpus(seed=31, n=30)
+    first = scan.scan(docs[:20])
+    again = scan.scan(docs[10:30])
+    assert scanned == docs[:20] + docs[20:30]
+    assert [_view(d) for d in again[:10]] == [_view(d) for d in first[10:]]
+    assert [_view(d) for d in again] == [_view(engine.moderate(t, "output")) for t in docs[10:30]]
+
+
+def test_an_unclassified_verdict_does_not_serve_a_classified_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    scan = BatchScan(_engine())
+    scanned = _counting_scan(monkeypatch, scan)
+    text = "一段普通的文字，没有什么特别的内容。" * 3
+    scan.scan([text], [False])
+    scan.scan([text], [True])
+    scan.scan([text], [False])  # the classified verdict serves it, as for copies within one batch
+    assert scanned == [text, text]
+
+
+def test_the_kept_verdicts_are_dropped_when_the_lexicons_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = ModerationEngine.default()
+    scan = BatchScan(engine)
+    scanned = _counting_scan(monkeypatch, scan)
+    scan.scan(["同一段文字" * 10])
+    from types import SimpleNamespace
+
+    new = SimpleNamespace()
+    monkeypatch.setattr(engine, "lexicons", lambda: [new])  # as a hot reload builds a new lexicon
+    scan.scan(["同一段文字" * 10])
+    assert len(scanned) == 2
+
+
+def test_the_kept_verdicts_stay_within_their_character_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hegui.corpus import scan as scan_module
+
+    monkeypatch.setattr(scan_module, "MEMO_CHARS", 100)
+    scan = BatchScan(ModerationEngine.default())
+    scan.scan([f"第{i}段文字" * 6 for i in range(10)])  # 10 texts of 24+ characters
+    assert scan._memo_chars <= 100 and 0 < len(scan._memo) < 10
+    assert scan._memo_chars == sum(len(t) for t, _ in scan._memo)
+
+
+def test_verdicts_with_a_detector_error_are_not_kept() -> None:
+    pack = load_pack("cn-genai")
+    engine = ModerationEngine(pack, [PiiDetector.from_pack(pack), _Failing()], optional=("flaky",))
+    scan = BatchScan(engine, "output")
+    scan.scan(["电话 13812345678", "no digits here"])
+    assert [t for t, _ in scan._memo] == ["no digits here"]

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 CLASSIFIER_MARGIN = 1e-3  # batch and single scores differ by float rounding only (~1e-7)
 _B64, _HEX, _NOT_SIMPLE, _EXPANDS = 1, 2, 4, 8  # JailbreakScreen's character facts
+MEMO_CHARS = 1 << 23  # the verdicts of recent texts kept, in characters of text (~16–32 MB)
+MEMO_TEXT_CHARS = 1 << 16  # longer texts are not kept
 _RANK = {"allow": 0, "disclaim": 1, "mask": 2, "refuse": 3, "block": 4}
 
 
@@ -227,6 +229,9 @@ class BatchScan:
 
         # lexicons normalise once for the proximity rules too (``LexiconDetector.share_normalised``)
         self._share_normalised = any(hasattr(d, "compile_kernel") and lexicon_of(d) is None for d in engine.detectors)
+        self._memo: dict[tuple[str, bool], BatchDecision] = {}  # (text, classified) → verdict (``_remember``)
+        self._memo_chars = 0
+        self._memo_lexicons: tuple[Any, ...] = ()
         self._scorers: dict[int, tuple[BatchScorer, npt.NDArray[np.float64]]] = {}
         self._screens: dict[int, JailbreakScreen] = {}
         for det in engine.detectors:
@@ -247,7 +252,8 @@ class BatchScan:
         return frozenset(str(det.name) for det in self.engine.detectors if id(det) in self._scorers)
 
     def scan(self, texts: Sequence[str], classify: Sequence[bool] | None = None) -> list[BatchDecision]:
-        """One decision per text; a text repeated in the batch is scanned once (same text, same verdict).
+        """One decision per text; a text repeated in the batch, or met in a recent batch, is scanned once
+        (same text, same verdict; see ``_remember``).
 
         ``classify`` (one flag per text, default all set): the embedded classifier runs on the flagged
         texts only; the others get every other detector (the corpus audit's ``--classifier-share``).
@@ -258,17 +264,56 @@ class BatchScan:
         if self._share_normalised:
             for lx in engine.lexicons():  # (a hot reload builds new ones)
                 lx.share_normalised = True
+        lexicons = tuple(engine.lexicons())
+        if lexicons != self._memo_lexicons:  # a hot reload: earlier verdicts may no longer hold
+            self._memo.clear()
+            self._memo_chars = 0
+            self._memo_lexicons = lexicons
         first: dict[str, int] = {}
         where = [first.setdefault(t, len(first)) for t in texts]
-        flags: list[bool] | None = None
+        unique = list(first)
+        flags = [True] * len(unique)
         if classify is not None:
-            flags = [False] * len(first)
+            flags = [False] * len(unique)
             for k, c in zip(where, classify, strict=True):
                 flags[k] = flags[k] or bool(c)
-        if len(first) < len(texts):
-            unique = self._scan(list(first), flags)
-            return [unique[k] for k in where]
-        return self._scan(texts, flags)
+        memo = self._memo
+        out: list[BatchDecision | None] = [None] * len(unique)
+        todo: list[int] = []
+        for k, t in enumerate(unique):
+            # a classified verdict serves an unclassified copy too (as for copies within a batch)
+            seen = memo.get((t, True)) if flags[k] else memo.get((t, True)) or memo.get((t, False))
+            if seen is None:
+                todo.append(k)
+            else:
+                out[k] = seen
+        if todo:
+            got = self._scan([unique[k] for k in todo], None if classify is None else [flags[k] for k in todo])
+            for k, d in zip(todo, got, strict=True):
+                out[k] = d
+                self._remember(unique[k], flags[k], d)
+        result: list[BatchDecision] = []
+        for k in where:
+            decision = out[k]
+            assert decision is not None
+            result.append(decision)
+        return result
+
+    def _remember(self, text: str, classified: bool, decision: BatchDecision) -> None:
+        """Keeps the verdicts of the last texts (``MEMO_CHARS`` characters in all; texts over
+        ``MEMO_TEXT_CHARS`` and verdicts with a detector error are not kept): a corpus repeats
+        documents, often close together, and the same text gets the same verdict."""
+        if decision.errors or len(text) > MEMO_TEXT_CHARS:
+            return
+        memo = self._memo
+        if (text, classified) in memo:
+            return
+        memo[(text, classified)] = decision
+        self._memo_chars += len(text)
+        while self._memo_chars > MEMO_CHARS:  # the oldest first
+            key = next(iter(memo))
+            del memo[key]
+            self._memo_chars -= len(key[0])
 
     def _scan(self, texts: Sequence[str], classify: Sequence[bool] | None = None) -> list[BatchDecision]:
         engine = self.engine
