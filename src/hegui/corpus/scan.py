@@ -229,6 +229,7 @@ class BatchScan:
 
         # lexicons normalise once for the proximity rules too (``LexiconDetector.share_normalised``)
         self._share_normalised = any(hasattr(d, "compile_kernel") and lexicon_of(d) is None for d in engine.detectors)
+        self._merged: tuple[Any, Any, Any, Any] | None = None  # (lexicon, rules, their automaton, group filter)
         self._memo: dict[tuple[str, bool], BatchDecision] = {}  # (text, classified) → verdict (``_remember``)
         self._memo_chars = 0
         self._memo_lexicons: tuple[Any, ...] = ()
@@ -394,14 +395,20 @@ class BatchScan:
 
     def _keywords(self, pair: tuple[Any, Any], group: list[Detector], texts: Sequence[str], todo: list[int],
                   found: list[list[Finding]], errors: list[list[str]], failed: list[str | None]) -> None:
-        """The lexicon's findings and the rules' first pass for the batch in one compiled call; the
-        rules' own ``detect`` only where their first pass holds, both detectors' where a character
-        expands to several (the compiled normalisation's one exception)."""
+        """The lexicon's findings and the rules' first pass for the batch in one compiled call, over one
+        automaton holding both detectors' patterns (built on first use); the rules' own ``detect`` only
+        where their first pass holds, both detectors' where a character expands to several (the
+        compiled normalisation's one exception)."""
         from hegui.detect.lexicon.automaton import detect_batch
 
         lexicon, rules = pair
-        hits, status = detect_batch(lexicon._ktables, lexicon._compiled, rules._compiled, rules._groups,
-                                    rules._active[self.direction], [texts[i] for i in todo])
+        merged = self._merged
+        if merged is None or merged[0] is not lexicon or merged[1] is not rules:  # first use, or a hot reload
+            from hegui.detect.lexicon.automaton import merged_automaton
+
+            merged = self._merged = (lexicon, rules, *merged_automaton(lexicon, rules))
+        hits, status = detect_batch(lexicon._ktables, merged[2], merged[3], rules._active[self.direction],
+                                    [texts[i] for i in todo])
         fields = lexicon._finding_fields
         for k, i in enumerate(todo):
             if status[k] == 1:

@@ -204,6 +204,16 @@ def _find(t: Any, start: Any, end: Any, symlut: Any, nsym: int, nlatin: int, shi
         m_pat = np.empty(nm, dtype=np.int64)
         m_end = np.empty(nm, dtype=np.int64)
         _scan(t, symlut, nsym, nlatin, shift_l, base_l, shift_o, table, root, fail, emit, out, dlink, m_pat, m_end)
+    return _resolve(t, start, end, m_pat, m_end, nm, plen, edges, cand_off, cand_cat, cand_idx, allow_off, allow_ai,
+                    allow_owner, allow_cats, entry_cat, ncats, aspan)
+
+
+def _resolve(t: Any, start: Any, end: Any, m_pat: Any, m_end: Any, nm: int, plen: Any, edges: Any, cand_off: Any,
+             cand_cat: Any, cand_idx: Any, allow_off: Any, allow_ai: Any, allow_owner: Any, allow_cats: Any,
+             entry_cat: Any, ncats: int, aspan: int) -> Any:
+    """``_find``'s rows from the ``nm`` raw matches ``(m_pat[k], m_end[k])`` of ``t`` (patterns without
+    candidates or allow phrases, such as the proximity rules' in a merged automaton, give nothing)."""
+    n = t.shape[0]
     if nm == 0:
         return np.empty((0, 3), dtype=np.int64)
     # candidates: per surviving match its (best entry per risk) list; allow phrases apart
@@ -361,15 +371,48 @@ def _detect(cps: Any, lut: Any, delete: int, expand: int, strip: bool, squash_mi
     return _find_packed(t[:k], start[:k], end[:k], i32, i64, table, allow_cats, meta)
 
 
-def _detect_batch(cps: Any, off: Any, lut: Any, delete: int, expand: int, strip: bool, squash_min: int, i32: Any,
-                  i64: Any, table: Any, allow_cats: Any, meta: Any, c_i32: Any, c_i64: Any, c_table: Any, c_meta: Any,
+def _find_grouped(t: Any, start: Any, end: Any, i32: Any, i64: Any, table: Any, allow_cats: Any, meta: Any,
                   g_off: Any, g_rule: Any, g_bit: Any, full: Any, active: Any) -> Any:
-    """A lexicon (``i32`` … ``meta``) and proximity rules (``c_*``, the group filter ``g_*``/``full``/
-    ``active``) over a batch of texts (text ``d``: ``cps[off[d]:off[d + 1]]``), each text normalised once:
-    one compiled call for the batch instead of several per text. Returns the lexicon's rows
-    ``(text, entry, start, end)`` in ``_find``'s order per text, and per text a status: 0 done, 1 a
-    character expands to several (both detectors take their own paths), 2 the rules' first pass
-    holds (the rules take their own path; the lexicon rows are final)."""
+    """``_find_packed``'s rows and the proximity rules' first pass (``_grouped_matches``: does some active
+    rule have all its groups here?) from ONE scan of an automaton holding both sets of patterns
+    (``merged_automaton``; the group filter is indexed by its pattern numbers)."""
+    b = meta[_M_I32:_M_I32 + 7]
+    c = meta[_M_I64:_M_I64 + 10]
+    n = t.shape[0]
+    room = max(256, n >> 3)
+    m_pat = np.empty(room, dtype=np.int64)
+    m_end = np.empty(room, dtype=np.int64)
+    scan = (t, i32[b[0]:b[1]], meta[_M_NSYM], meta[_M_NLATIN], meta[_M_SHIFT_L], meta[_M_BASE_L], meta[_M_SHIFT_O],
+            table, i32[b[1]:b[2]], i32[b[2]:b[3]], i32[b[3]:b[4]], i32[b[4]:b[5]], i32[b[5]:b[6]])
+    nm = _scan(*scan, m_pat, m_end)
+    if nm > room:
+        m_pat = np.empty(nm, dtype=np.int64)
+        m_end = np.empty(nm, dtype=np.int64)
+        _scan(*scan, m_pat, m_end)
+    acc = np.zeros(full.shape[0], dtype=np.int64)
+    hit = False
+    for k in range(nm):
+        p = m_pat[k]
+        for j in range(g_off[p], g_off[p + 1]):
+            r = g_rule[j]
+            acc[r] |= g_bit[j]
+            if acc[r] == full[r] and active[r]:
+                hit = True
+    rows = _resolve(t, start, end, m_pat, m_end, nm, i64[c[0]:c[1]], i64[c[1]:c[2]], i64[c[2]:c[3]], i64[c[3]:c[4]],
+                    i64[c[4]:c[5]], i64[c[5]:c[6]], i64[c[6]:c[7]], i64[c[7]:c[8]], allow_cats, i64[c[8]:c[9]],
+                    meta[_M_NCATS], meta[_M_ASPAN])
+    return rows, hit
+
+
+def _detect_batch(cps: Any, off: Any, lut: Any, delete: int, expand: int, strip: bool, squash_min: int, i32: Any,
+                  i64: Any, table: Any, allow_cats: Any, meta: Any, g_off: Any, g_rule: Any, g_bit: Any, full: Any,
+                  active: Any) -> Any:
+    """A lexicon and proximity rules, merged in one automaton (``merged_automaton``: ``i32`` … ``meta``, the
+    rules' group filter ``g_*``/``full``/``active`` over its pattern numbers), over a batch of texts (text
+    ``d``: ``cps[off[d]:off[d + 1]]``), each text normalised and scanned once: one compiled call for the
+    batch. Returns the lexicon's rows ``(text, entry, start, end)`` in ``_find``'s order per text, and per
+    text a status: 0 done, 1 a character expands to several (both detectors take their own paths), 2 the
+    rules' first pass holds (the rules take their own path; the lexicon rows are final)."""
     ndoc = off.shape[0] - 1
     longest = 0
     for d in range(ndoc):
@@ -385,7 +428,8 @@ def _detect_batch(cps: Any, off: Any, lut: Any, delete: int, expand: int, strip:
         if k < 0:
             status[d] = 1
             continue
-        found = _find_packed(t[:k], start[:k], end[:k], i32, i64, table, allow_cats, meta)
+        found, hit = _find_grouped(t[:k], start[:k], end[:k], i32, i64, table, allow_cats, meta, g_off, g_rule,
+                                   g_bit, full, active)
         if nrows + found.shape[0] > rows.shape[0]:
             grown = np.empty((2 * (nrows + found.shape[0]), 4), dtype=np.int64)
             grown[:nrows] = rows[:nrows]
@@ -396,23 +440,32 @@ def _detect_batch(cps: Any, off: Any, lut: Any, delete: int, expand: int, strip:
             rows[nrows, 2] = found[r, 1]
             rows[nrows, 3] = found[r, 2]
             nrows += 1
-        if _grouped_matches(t[:k], c_i32, c_i64, c_table, c_meta, g_off, g_rule, g_bit, full, active).shape[0]:
+        if hit:
             status[d] = 2
     return rows[:nrows], status
 
 
-def detect_batch(tables: KernelTables, lexicon: CompiledAutomaton, rules: CompiledAutomaton, groups: GroupFilter,
-                 active: npt.NDArray[np.bool_], texts: Sequence[str]
-                 ) -> tuple[list[list[tuple[int, int, int]]], npt.NDArray[np.int8]]:
+def merged_automaton(lexicon: Any, rules: Any) -> tuple[CompiledAutomaton, GroupFilter]:
+    """One automaton over a lexicon's patterns and a proximity detector's (``LexiconDetector.merged_with``),
+    and the rules' group filter renumbered to its patterns: ``detect_batch`` then scans each text once
+    for both."""
+    merged, numbers = lexicon.merged_with(rules._patterns)
+    bits: list[Sequence[tuple[int, int]]] = [() for _ in range(merged.plen.shape[0])]
+    for j, q in enumerate(numbers):
+        bits[q] = rules._group_bits[j]
+    return merged, GroupFilter(bits, rules._full)
+
+
+def detect_batch(tables: KernelTables, merged: CompiledAutomaton, groups: GroupFilter, active: npt.NDArray[np.bool_],
+                 texts: Sequence[str]) -> tuple[list[list[tuple[int, int, int]]], npt.NDArray[np.int8]]:
     """``_detect_batch`` for ``texts``: per text the lexicon's live hits ``(entry, start, end)`` (as
     ``CompiledAutomaton.find`` on its canonical form gives them), and the per-text status."""
     cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     off = np.zeros(len(texts) + 1, dtype=_I64)
     np.cumsum(np.fromiter(map(len, texts), dtype=_I64, count=len(texts)), out=off[1:])
     res, status = _COMPILED["batch"](cps, off, tables.lut, DELETE, EXPAND, tables.strip, tables.squash_min,
-                                     lexicon._i32, lexicon._i64, lexicon.table, lexicon.allow_cats, lexicon._meta,
-                                     rules._i32, rules._i64, rules.table, rules._meta, groups.off, groups.rule,
-                                     groups.bit, groups.full, active)
+                                     merged._i32, merged._i64, merged.table, merged.allow_cats, merged._meta,
+                                     groups.off, groups.rule, groups.bit, groups.full, active)
     hits: list[list[tuple[int, int, int]]] = [[] for _ in texts]
     for d, e, a, b in res.tolist():
         hits[d].append((e, a, b))
@@ -443,12 +496,14 @@ def load() -> None:
     g = globals()
     g["_lookup"] = njit(_lookup)  # the kernels below call the compiled ones
     g["_scan"] = njit(_scan)
+    g["_resolve"] = njit(_resolve)
     g["_find"] = njit(_find)
     g["_find_packed"] = find = njit(_find_packed)
     g["_normalise"] = njit(kernel._normalise)
     digest = _sources_digest()
     _detect.__name__ = _detect.__qualname__ = "_detect_" + digest  # its cache entry's name
     _detect_batch.__name__ = _detect_batch.__qualname__ = "_detect_batch_" + digest
+    g["_find_grouped"] = njit(_find_grouped)
     _COMPILED["build"] = njit(_build)
     _COMPILED["pack"] = njit(_pack)
     _COMPILED["find"] = find
@@ -460,7 +515,7 @@ def load() -> None:
     probe.find(np.array([97, 98], dtype=np.uint32), np.arange(2, dtype=_I64), np.arange(1, 3, dtype=_I64))
     probe.detect(kernel.KernelTables(NormalisationSteps()), np.array([97, 98], dtype=np.uint32))
     probe.grouped_matches(np.array([97, 98], dtype=np.uint32), GroupFilter([[(0, 1)], []], [1]), np.ones(1, bool))
-    detect_batch(kernel.KernelTables(NormalisationSteps()), probe, probe, GroupFilter([[(0, 1)], []], [1]),
+    detect_batch(kernel.KernelTables(NormalisationSteps()), probe, GroupFilter([[(0, 1)], []], [1]),
                  np.ones(1, bool), ["ab", ""])
 
 

@@ -17,7 +17,7 @@ the same findings in the same order, for a fraction of the cost.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import ahocorasick_rs
@@ -176,8 +176,9 @@ class LexiconDetector:
         self._ktables = KernelTables(self.steps)
         self._compiled = self._compile()  # last: ``detect`` takes the compiled path once this is set
 
-    def _compile(self) -> CompiledAutomaton:
-        """The patterns and the resolution rules of ``_resolve`` in the compiled automaton's terms."""
+    def _compile(self, extra: Sequence[str] = ()) -> CompiledAutomaton:
+        """The patterns and the resolution rules of ``_resolve`` in the compiled automaton's terms;
+        ``extra``: more patterns to match, with no hits of this lexicon behind them (``merged_with``)."""
         cat_ids: dict[str, int] = {}
         entry_cat = [cat_ids.setdefault(c, len(cat_ids)) for c in self._cats]
         candidates: list[list[tuple[int, int]]] = []
@@ -204,8 +205,23 @@ class LexiconDetector:
             if a.scope not in by_scope:
                 by_scope[a.scope] = [a.applies_to(c) for c in cat_ids]
         allow_cats = np.array([by_scope[a.scope] for a in self._allow_all], dtype=np.bool_)
-        return CompiledAutomaton(self._patterns, candidates, self._edges, allows, self._allow_owner,
-                                 allow_cats.reshape(len(self._allow_all), len(cat_ids)), entry_cat)
+        return CompiledAutomaton([*self._patterns, *extra], candidates + [[] for _ in extra],
+                                 [*self._edges, *(0 for _ in extra)], allows + [[] for _ in extra],
+                                 self._allow_owner, allow_cats.reshape(len(self._allow_all), len(cat_ids)), entry_cat)
+
+    def merged_with(self, patterns: Sequence[str]) -> tuple[CompiledAutomaton, list[int]]:
+        """A compiled automaton over this lexicon's patterns and ``patterns`` (another detector's, over the
+        same canonical text): its ``find`` gives exactly this lexicon's hits, and ``numbers[j]`` is the
+        automaton's number for ``patterns[j]``, so one scan serves both (``automaton.detect_batch``)."""
+        if not kernel.loaded():
+            raise RuntimeError("hegui.text.kernel.load() first")
+        number = {p: i for i, p in enumerate(self._patterns)}
+        extra: list[str] = []
+        for p in patterns:
+            if p not in number:
+                number[p] = len(self._patterns) + len(extra)
+                extra.append(p)
+        return self._compile(extra), [number[p] for p in patterns]
 
     @classmethod
     def from_entries(cls, entries: Iterable[LexiconEntry], steps: NormalisationSteps | None = None,
