@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,7 +231,7 @@ class BatchScan:
         # lexicons normalise once for the proximity rules too (``LexiconDetector.share_normalised``)
         self._share_normalised = any(hasattr(d, "compile_kernel") and lexicon_of(d) is None for d in engine.detectors)
         self._merged: tuple[Any, Any, Any, Any] | None = None  # (lexicon, rules, their automaton, group filter)
-        self._memo: dict[tuple[str, bool], BatchDecision] = {}  # (text, classified) → verdict (``_remember``)
+        self._memo: OrderedDict[tuple[str, bool], BatchDecision] = OrderedDict()  # (text, classified) → verdict
         self._memo_chars = 0
         self._memo_lexicons: tuple[Any, ...] = ()
         self._scorers: dict[int, tuple[BatchScorer, npt.NDArray[np.float64]]] = {}
@@ -311,10 +312,9 @@ class BatchScan:
             return
         memo[(text, classified)] = decision
         self._memo_chars += len(text)
-        while self._memo_chars > MEMO_CHARS:  # the oldest first
-            key = next(iter(memo))
-            del memo[key]
-            self._memo_chars -= len(key[0])
+        while self._memo_chars > MEMO_CHARS:  # the oldest first (O(1): a dict's front fills with holes)
+            (old, _), _ = memo.popitem(last=False)
+            self._memo_chars -= len(old)
 
     def _scan(self, texts: Sequence[str], classify: Sequence[bool] | None = None) -> list[BatchDecision]:
         engine = self.engine
