@@ -1,7 +1,7 @@
 """The compiled loop behind ``BatchScorer``: every unit of every text scored in one pass, per unit on
 its own set of distinct n-gram buckets, exactly as ``LinearModel.predict`` defines it. A window's sum
 is built from its two halves' (each bucket of a half added once), which with the int8 weights gives the
-very same integers as summing the window on its own, at about two thirds of the cost.
+very same integers as summing the window on its own, at about 70 % of the cost.
 
 Why compiled: a unit's score needs its *distinct* buckets. Array code gets them by sorting (bucket,
 position) keys and masking, which costs more than all the arithmetic; a loop gets them with a stamp
