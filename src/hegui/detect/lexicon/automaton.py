@@ -312,17 +312,10 @@ def _find_packed(t: Any, start: Any, end: Any, i32: Any, i64: Any, table: Any, a
                  meta[_M_NCATS], meta[_M_ASPAN])
 
 
-def _grouped_matches(t: Any, i32: Any, i64: Any, table: Any, meta: Any, g_off: Any, g_rule: Any, g_bit: Any,
-                     full: Any, active: Any) -> Any:
-    """Raw overlapping matches ``(pattern, start, end)`` of ``t``, in ``ahocorasick_rs``'s order — but only
-    if some active rule has all its groups among them (pattern ``p`` gives rule ``g_rule[j]`` the
-    group bits ``g_bit[j]``, ``j`` in ``g_off[p]:g_off[p + 1]``; ``full[r]``: all of rule ``r``'s bits);
-    else none. The proximity rules' first pass (``ComboDetector._candidates`` judges the whole text as
-    one bag here, a superset of its block-wise judgement, so nothing it would keep is dropped)."""
+def _scan_packed(t: Any, i32: Any, table: Any, meta: Any, room: int) -> Any:
+    """Every raw match of ``t`` as ``(m_pat, m_end, count)``, the automaton's arrays packed as for
+    ``_find_packed``; ``room``: the first guess at the count (a second scan when more arrive)."""
     b = meta[_M_I32:_M_I32 + 7]
-    c = meta[_M_I64:_M_I64 + 10]
-    n = t.shape[0]
-    room = max(64, n >> 3)
     m_pat = np.empty(room, dtype=np.int64)
     m_end = np.empty(room, dtype=np.int64)
     scan = (t, i32[b[0]:b[1]], meta[_M_NSYM], meta[_M_NLATIN], meta[_M_SHIFT_L], meta[_M_BASE_L], meta[_M_SHIFT_O],
@@ -332,16 +325,32 @@ def _grouped_matches(t: Any, i32: Any, i64: Any, table: Any, meta: Any, g_off: A
         m_pat = np.empty(nm, dtype=np.int64)
         m_end = np.empty(nm, dtype=np.int64)
         _scan(*scan, m_pat, m_end)
+    return m_pat, m_end, nm
+
+
+def _group_hit(m_pat: Any, nm: int, g_off: Any, g_rule: Any, g_bit: Any, full: Any, active: Any) -> bool:
+    """Whether some active rule has all its groups among the first ``nm`` matches (see ``_grouped_matches``)."""
     acc = np.zeros(full.shape[0], dtype=np.int64)
-    hit = False
     for k in range(nm):
         p = m_pat[k]
         for j in range(g_off[p], g_off[p + 1]):
             r = g_rule[j]
             acc[r] |= g_bit[j]
             if acc[r] == full[r] and active[r]:
-                hit = True
-    if not hit:
+                return True
+    return False
+
+
+def _grouped_matches(t: Any, i32: Any, i64: Any, table: Any, meta: Any, g_off: Any, g_rule: Any, g_bit: Any,
+                     full: Any, active: Any) -> Any:
+    """Raw overlapping matches ``(pattern, start, end)`` of ``t``, in ``ahocorasick_rs``'s order — but only
+    if some active rule has all its groups among them (pattern ``p`` gives rule ``g_rule[j]`` the
+    group bits ``g_bit[j]``, ``j`` in ``g_off[p]:g_off[p + 1]``; ``full[r]``: all of rule ``r``'s bits);
+    else none. The proximity rules' first pass (``ComboDetector._candidates`` judges the whole text as
+    one bag here, a superset of its block-wise judgement, so nothing it would keep is dropped)."""
+    c = meta[_M_I64:_M_I64 + 10]
+    m_pat, m_end, nm = _scan_packed(t, i32, table, meta, max(64, t.shape[0] >> 3))
+    if not _group_hit(m_pat, nm, g_off, g_rule, g_bit, full, active):
         return np.empty((0, 3), dtype=np.int64)
     plen = i64[c[0]:c[1]]
     res = np.empty((nm, 3), dtype=np.int64)
@@ -376,28 +385,9 @@ def _find_grouped(t: Any, start: Any, end: Any, i32: Any, i64: Any, table: Any, 
     """``_find_packed``'s rows and the proximity rules' first pass (``_grouped_matches``: does some active
     rule have all its groups here?) from ONE scan of an automaton holding both sets of patterns
     (``merged_automaton``; the group filter is indexed by its pattern numbers)."""
-    b = meta[_M_I32:_M_I32 + 7]
     c = meta[_M_I64:_M_I64 + 10]
-    n = t.shape[0]
-    room = max(256, n >> 3)
-    m_pat = np.empty(room, dtype=np.int64)
-    m_end = np.empty(room, dtype=np.int64)
-    scan = (t, i32[b[0]:b[1]], meta[_M_NSYM], meta[_M_NLATIN], meta[_M_SHIFT_L], meta[_M_BASE_L], meta[_M_SHIFT_O],
-            table, i32[b[1]:b[2]], i32[b[2]:b[3]], i32[b[3]:b[4]], i32[b[4]:b[5]], i32[b[5]:b[6]])
-    nm = _scan(*scan, m_pat, m_end)
-    if nm > room:
-        m_pat = np.empty(nm, dtype=np.int64)
-        m_end = np.empty(nm, dtype=np.int64)
-        _scan(*scan, m_pat, m_end)
-    acc = np.zeros(full.shape[0], dtype=np.int64)
-    hit = False
-    for k in range(nm):
-        p = m_pat[k]
-        for j in range(g_off[p], g_off[p + 1]):
-            r = g_rule[j]
-            acc[r] |= g_bit[j]
-            if acc[r] == full[r] and active[r]:
-                hit = True
+    m_pat, m_end, nm = _scan_packed(t, i32, table, meta, max(256, t.shape[0] >> 3))
+    hit = _group_hit(m_pat, nm, g_off, g_rule, g_bit, full, active)
     rows = _resolve(t, start, end, m_pat, m_end, nm, i64[c[0]:c[1]], i64[c[1]:c[2]], i64[c[2]:c[3]], i64[c[3]:c[4]],
                     i64[c[4]:c[5]], i64[c[5]:c[6]], i64[c[6]:c[7]], i64[c[7]:c[8]], allow_cats, i64[c[8]:c[9]],
                     meta[_M_NCATS], meta[_M_ASPAN])
@@ -497,6 +487,8 @@ def load() -> None:
     g["_lookup"] = njit(_lookup)  # the kernels below call the compiled ones
     g["_scan"] = njit(_scan)
     g["_resolve"] = njit(_resolve)
+    g["_scan_packed"] = njit(_scan_packed)
+    g["_group_hit"] = njit(_group_hit)
     g["_find"] = njit(_find)
     g["_find_packed"] = find = njit(_find_packed)
     g["_normalise"] = njit(kernel._normalise)
