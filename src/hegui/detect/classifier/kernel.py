@@ -41,6 +41,31 @@ def _sentence_table() -> npt.NDArray[np.bool_]:
     return table
 
 
+def _add_distinct(grams: Any, seen: Any, stamp: int, row_of: Any, table: Any, acc: Any, p0: int, p1: int,
+                  after: int, upto: int) -> int:
+    """Adds to ``acc`` the weight rows of the buckets of the n-grams that start in ``[p0, p1)`` and end
+    after ``after`` and at ``upto`` at most, each bucket once (``seen[bucket] == stamp`` afterwards);
+    returns how many buckets were new."""
+    count = 0
+    for p in range(p0, p1):
+        for n in range(_NMAX):
+            e = p + n + 1
+            if e <= after:
+                continue
+            if e > upto:
+                break
+            b = grams[p, n]
+            if b < 0 or seen[b] == stamp:
+                continue
+            seen[b] = stamp
+            count += 1
+            r = row_of[b]
+            if r >= 0:
+                for j in range(acc.shape[0]):
+                    acc[j] += table[r, j]
+    return count
+
+
 def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of: Any, table: Any, acc: Any,
                  scale: Any, bias: Any, min_norm: float, space: Any, marks: Any, collapse: bool, out: Any) -> None:
     """``out[d]`` = the highest logits over the units of text ``d`` (``cps[starts[d]:starts[d] + lens[d]]``;
@@ -148,21 +173,8 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
                     s_a[j] += s_i[j]
                 c_p = c_a
                 s_p[:] = s_a
-                for p in range(max(hs, he - _NMAX + 1), he):  # P(h): the n-grams crossing into the next half
-                    for n in range(_NMAX):
-                        if p + n + 1 <= he:
-                            continue
-                        if p + n + 1 > length:
-                            break
-                        b = grams[p, n]
-                        if b < 0 or seen[b] == stamp:
-                            continue
-                        seen[b] = stamp
-                        c_p += 1
-                        r = row_of[b]
-                        if r >= 0:
-                            for j in range(width):
-                                s_p[j] += table[r, j]
+                # P(h): the n-grams crossing into the next half
+                c_p += _add_distinct(grams, seen, stamp, row_of, table, s_p, max(hs, he - _NMAX + 1), he, he, length)
                 prev = stamp
             # then the sentences, each on its own
             start = 0
@@ -189,21 +201,8 @@ def _score_units(cps: Any, starts: Any, lens: Any, bits: int, seeds: Any, row_of
             us = units[u, 0]
             ue = units[u, 1]
             stamp += 1
-            count = 0
             acc[:] = 0
-            for p in range(us, ue):
-                for n in range(_NMAX):
-                    if p + n + 1 > ue:
-                        break
-                    b = grams[p, n]
-                    if b < 0 or seen[b] == stamp:
-                        continue
-                    seen[b] = stamp
-                    count += 1
-                    r = row_of[b]
-                    if r >= 0:
-                        for j in range(acc.shape[0]):
-                            acc[j] += table[r, j]
+            count = _add_distinct(grams, seen, stamp, row_of, table, acc, us, ue, -1, ue)
             norm = np.sqrt(max(float(count), floor))
             for j in range(nlab):
                 z = float(acc[j]) * scale[j] / norm + bias[j]
@@ -216,6 +215,8 @@ def _compiled() -> Callable[..., None]:
     """``_score_units`` compiled by numba, cached on disk where a cache directory is writable."""
     from hegui.text.kernel import njit
 
+    helper = getattr(_add_distinct, "py_func", _add_distinct)  # (compiled already by an earlier call)
+    globals()["_add_distinct"] = njit(helper)  # ``_score_units`` calls the compiled one
     fn: Callable[..., None] = njit(_score_units)
     return fn
 
