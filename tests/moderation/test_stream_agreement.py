@@ -65,3 +65,24 @@ def test_benign_long_answer_passes_at_every_chunk_size(production_like: Moderati
     assert production_like.moderate(text, "output").action == "allow"
     sm, out = _stream(production_like, text, list(range(step, len(text), step)))
     assert not sm.stopped and out == text
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 16])
+def test_a_proximity_match_is_judged_with_its_exclusion_context_that_arrives_later(
+        production_like: ModerationEngine, step: int) -> None:
+    """炸药配方 matches a proximity rule; 化学课 after it is one of the rule's exclusions (its context
+    reaches past the match). The whole text is allowed, so the stream must not stop at the bare match
+    while the exclusion has not arrived yet (found by the property test above in CI)."""
+    text = ("The museum opens at nine. " * 4 + "博物馆九点开门，河谷导览从东门出发。"
+            + "炸药配方如下：化学课上老师讲了氧化反应。")
+    whole = production_like.moderate(text, "output")
+    assert whole.action == "allow"
+    sm, out = _stream(production_like, text, list(range(step, len(text), step)))
+    assert sm.decision is not None and sm.decision.action == "allow" and out == text
+
+
+def test_a_proximity_match_without_its_exclusion_still_stops_the_stream(production_like: ModerationEngine) -> None:
+    text = "博物馆九点开门，河谷导览从东门出发。炸药配方如下：先准备原料，再按比例混合。" + "后面还有很多内容。" * 10
+    assert production_like.moderate(text, "output").blocked
+    sm, out = _stream(production_like, text, list(range(4, len(text), 4)))
+    assert sm.stopped and "炸药配方" not in out

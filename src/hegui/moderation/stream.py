@@ -116,6 +116,9 @@ class StreamModerator:
         self._span_dets: list[Detector] = [d for d in engine.detectors
                                            if not is_whole_text(d) and d.name not in end_only]
         self._whole_dets: list[Detector] = [d for d in engine.detectors if d not in self._span_dets]
+        #: detectors whose verdict on a match depends on text after it (``context_span``: proximity rules)
+        self._reach: dict[str, int] = {d.name: int(getattr(d, "context_span", 0)) for d in self._span_dets
+                                       if int(getattr(d, "context_span", 0) or 0) > 0}
         self._growing: dict[str, _GrowingDetector] = {
             d.name: getattr(d, "stream_detector")() for d in self._whole_dets  # noqa: B009 - optional protocol
             if callable(getattr(d, "stream_detector", None))}
@@ -259,10 +262,17 @@ class StreamModerator:
         fresh = [x for x in rulings if _key(x) not in self._keys]
         if self.engine.corroborates:
             counting = self.engine.corroborated(self._rulings + fresh)
-            blocked = any(x.action in BLOCKING for x in counting)
+            blocking = [x for x in counting if x.action in BLOCKING]
         else:  # every ruling kept so far was judged when it came (and did not block): only new ones can
-            blocked = any(x.action in BLOCKING for x in fresh)
-        if blocked:
+            blocking = [x for x in fresh if x.action in BLOCKING]
+        if blocking and not final and self._reach:
+            # text still to come can cancel a proximity rule's match near the end (its exclusion context,
+            # phrases around it): such a match stops the stream only once that much has arrived, or at
+            # the end, as the whole text would judge it. Nothing is released past it meanwhile
+            # (``_clean_prefix_end``).
+            settled = self._settled_before()
+            blocking = [x for x in blocking if x.finding.detector not in self._reach or x.finding.end <= settled]
+        if blocking:
             self._rulings = pool = self._rulings + fresh
             counting = self.engine.corroborated(pool)
             self._stop(self.engine.decide(buf, self.direction, counting, self.context, self._scores, self._errors))
@@ -291,6 +301,17 @@ class StreamModerator:
             piece = self.engine.mask(piece_masks, piece, self.context)
         self._released = r
         return piece
+
+    def _settled_before(self) -> int:
+        """Original offset before which a match of a detector in ``_reach`` can no longer be cancelled by
+        text still to come: the last ``context_span`` significant normalised characters (the longest
+        reach of such a verdict past its match: exclusion context and phrases) are still open."""
+        reach = max(self._reach.values())
+        if self._normalize is None:
+            return self._back(len(self._buf), reach)
+        point = self._normalised_release_point(reach)
+        self._piece = None  # (that look-back is not the next check's)
+        return point
 
     def _clean_prefix_end(self, start: int, r: int, minor: bool) -> int:
         """``r`` moved back until what the client would then hold, judged on its own, shows nothing

@@ -161,9 +161,10 @@ class ComboDetector:
         ``ModerationEngine.term_window()`` includes it, so the ``StreamModerator`` holds back at
         least this many significant characters and checks a look-back of as many: a rule whose
         terms arrive in different chunks is still seen whole, so a match is never missed because of
-        chunking. Exclusion context and allow phrases reach further (``context_span``); a stream
-        that has not seen them yet sees the match without them, so it can stop where the whole
-        text would not — the safe direction — but never lets a match through.
+        chunking. Exclusion context and allow phrases reach further (``context_span``): the stream
+        waits that much past a match before it stops on it (or until the end), so one arriving after
+        the match still counts; one before the look-back does not, so there it can stop where the
+        whole text would not — the safe direction — but it never lets a match through.
         """
         return self._max_span
 
