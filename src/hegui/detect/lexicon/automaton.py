@@ -500,8 +500,7 @@ def load() -> None:
     _COMPILED["pack"] = njit(_pack)
     _COMPILED["find"] = find
     _COMPILED["detect"] = njit(_detect)
-    g["_grouped_matches"] = grouped = njit(_grouped_matches)
-    _COMPILED["grouped"] = grouped
+    _COMPILED["grouped"] = njit(_grouped_matches)
     _COMPILED["batch"] = njit(_detect_batch)
     probe = CompiledAutomaton(["ab", "b"], [[(0, 0)], [(1, 1)]], [2, 2], [[], []], [-1], np.ones((1, 1), bool), [0, 0])
     probe.find(np.array([97, 98], dtype=np.uint32), np.arange(2, dtype=_I64), np.arange(1, 3, dtype=_I64))
