@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hegui.corpus import screen_kernel
 from hegui.corpus.readers import Document
 from hegui.corpus.scan import BatchScan, JailbreakScreen
 from hegui.corpus.steps import Item, SafetyScan
@@ -114,6 +115,19 @@ def test_batch_scan_matches_engine_on_varied_corpus(direction: Direction) -> Non
     assert [_view(d) for d in got] == [_view(d) for d in want]
     assert sum(d.action in ("refuse", "block") for d in want) > 20  # the corpus does exercise the detectors
     assert {f.detector for d in want for f in d.findings} >= {"lexicon", "pii", "classifier", "jailbreak"}
+
+
+def test_batch_scan_without_the_compiled_screen_gives_the_same_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba missing: the screen and the classifier take their Python path, with the same results."""
+    engine = _engine()
+    docs = [*corpus(seed=21, n=120), "ß ignore", "ﬁ ignore previous", "😀 ignore", "\x00abc"]
+    compiled = BatchScan(engine)
+    got = compiled.scan(docs)
+    assert compiled._fold_screen is not None
+    monkeypatch.setattr(screen_kernel, "_STATE", {"screen": None})
+    plain = BatchScan(engine)
+    assert [_view(d) for d in plain.scan(docs)] == [_view(d) for d in got]
+    assert plain._fold_screen is None
 
 
 def test_jailbreak_screen_clears_only_texts_the_detector_finds_nothing_in() -> None:

@@ -30,12 +30,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hegui.corpus.screen_kernel import B64 as _B64  # JailbreakScreen's character facts
+from hegui.corpus.screen_kernel import EXPANDS as _EXPANDS
+from hegui.corpus.screen_kernel import HEX as _HEX
+from hegui.corpus.screen_kernel import NOT_SIMPLE as _NOT_SIMPLE
+from hegui.corpus.screen_kernel import FoldedBatch, FoldScreen
 from hegui.detect.base import Detector, Direction, Finding
 
 log = logging.getLogger(__name__)
 
 CLASSIFIER_MARGIN = 1e-3  # batch and single scores differ by float rounding only (~1e-7)
-_B64, _HEX, _NOT_SIMPLE, _EXPANDS = 1, 2, 4, 8  # JailbreakScreen's character facts
 MEMO_CHARS = 1 << 23  # the verdicts of recent texts kept, in characters of text (~16–32 MB)
 MEMO_TEXT_CHARS = 1 << 16  # longer texts are not kept
 _RANK = {"allow": 0, "disclaim": 1, "mask": 2, "refuse": 3, "block": 4}
@@ -95,6 +99,8 @@ class JailbreakScreen:
         # per character of the Basic Plane: its NFKC is one character by table (``_simple_nfkc``); and
         # its case fold is several characters
         self._simple, lut = _simple_nfkc()
+        self._lut = lut
+        self._words = words | {w[::-1] for w in words}
         chars = [chr(c) for c in range(0x10000)]
         self._expands = np.fromiter((len(f) != 1 for f in map(str.casefold, chars)), dtype=np.bool_, count=0x10000)
         # all four facts in one table, so a batch takes one look-up per character
@@ -108,6 +114,35 @@ class JailbreakScreen:
         self._nfkc_keeps_cues = all(
             chr(int(lut[c])).casefold() == chr(c).casefold() for c in np.flatnonzero(self._simple).tolist()
             if chr(c).casefold() in alphabet)
+
+    def fold_screen(self) -> FoldScreen | None:
+        """The compiled screen (``screen_kernel``) over these words and tables; None when numba cannot
+        load, or when a character-wise text needs more than its folded NFKC searched here
+        (``_nfkc_keeps_cues`` false)."""
+        from hegui.corpus import screen_kernel
+        from hegui.detect import jailbreak as jb
+
+        kernel = screen_kernel.load() if self._nfkc_keeps_cues else None
+        if kernel is None:
+            return None
+        return screen_kernel.FoldScreen(kernel, self._codes, self._simple, self._lut, self._word, self._words,
+                                        jb._SQUASHED)
+
+    def clears_folded(self, texts: Sequence[str], batch: FoldedBatch, which: Sequence[int]) -> list[bool]:
+        """``clears`` of ``texts[i]`` for each ``i`` in ``which``, from the compiled screen's ``batch``
+        (``FoldScreen.run(texts)``): its flags where the kernel decided, ``clears_many`` on the others."""
+        from hegui.corpus.screen_kernel import HARD
+
+        flags = batch.flags
+        out = [not flags[i] for i in which]
+        hard = [k for k, i in enumerate(which) if flags[i] & HARD]
+        if hard:
+            idx = [which[k] for k in hard]
+            nfkc = [batch.nfkc[i] for i in idx]
+            got = self.clears_many([texts[i] for i in idx], nfkc, [f.casefold() for f in nfkc])
+            for k, c in zip(hard, got, strict=True):
+                out[k] = c
+        return out
 
     def payload_runs(self, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
         """Per text: whether it has 16 characters in a row of the base64 or the hex alphabet."""
@@ -236,6 +271,8 @@ class BatchScan:
         self._memo_lexicons: tuple[Any, ...] = ()
         self._scorers: dict[int, tuple[BatchScorer, npt.NDArray[np.float64]]] = {}
         self._screens: dict[int, JailbreakScreen] = {}
+        self._fold_screen: FoldScreen | None = None  # the compiled screen (``_fold``), once built
+        self._fold_built = False
         for det in engine.detectors:
             if type(det) is EmbeddedClassifier:
                 cut = np.array([engine.threshold(code) for code in det.labels], dtype=np.float64)
@@ -324,6 +361,8 @@ class BatchScan:
         failed: list[str | None] = [None] * n
         nfkc: list[str] | None = None
         folded: list[str] | None = None  # case-folded NFKC: the screen's and the classifier's
+        forms: FoldedBatch | None = None  # the same from the compiled screen (``_fold``), run on first need
+        fold_tried = False
         for group in self._groups(engine.detectors):
             todo = [i for i in range(n) if failed[i] is None]
             if not todo:
@@ -346,21 +385,26 @@ class BatchScan:
                 continue
             det = group[0]
             key = id(det)
+            if not fold_tried and (key in self._scorers or key in self._screens):
+                forms, fold_tried = self._fold(texts), True
             if key in self._scorers:
                 if classify is not None:
                     todo = [i for i in todo if classify[i]]
-                self._classifier(det, texts, todo, found, errors, failed, folded)
+                self._classifier(det, texts, todo, found, errors, failed, folded, forms)
                 continue
             if key in self._screens:
-                if nfkc is None:
-                    from hegui.detect.classifier.batch import nfkc_many
-
-                    nfkc = nfkc_many(list(texts))
-                    folded = [f.casefold() for f in nfkc]
                 screen = self._screens[key]
-                assert folded is not None
-                clear = screen.clears_many([texts[i] for i in todo], [nfkc[i] for i in todo],
-                                           [folded[i] for i in todo])
+                if forms is not None:
+                    clear = screen.clears_folded(texts, forms, todo)
+                else:
+                    if nfkc is None:
+                        from hegui.detect.classifier.batch import nfkc_many
+
+                        nfkc = nfkc_many(list(texts))
+                        folded = [f.casefold() for f in nfkc]
+                    assert folded is not None
+                    clear = screen.clears_many([texts[i] for i in todo], [nfkc[i] for i in todo],
+                                               [folded[i] for i in todo])
                 todo = [i for i, c in zip(todo, clear, strict=True) if not c]
             many = getattr(det, "detect_many", None)
             if many is not None and len(todo) > 1:
@@ -376,6 +420,18 @@ class BatchScan:
             for i in todo:
                 self._detect(det, texts[i], i, found, errors, failed)
         return [self._decide(found[i], errors[i], failed[i]) for i in range(n)]
+
+    def _fold(self, texts: Sequence[str]) -> FoldedBatch | None:
+        """The compiled screen's pass over the batch (``screen_kernel``): the jailbreak screen's flags and
+        the classifier's case-folded NFKC forms; None where it is not available (numba missing; a text
+        with a lone surrogate): then both take their Python path."""
+        if not self._fold_built:
+            from hegui.detect import jailbreak as jb
+
+            screen = next(iter(self._screens.values()), None) or JailbreakScreen(jb.JailbreakDetector())
+            self._fold_screen = screen.fold_screen()
+            self._fold_built = True
+        return None if self._fold_screen is None else self._fold_screen.run(texts)
 
     @staticmethod
     def _keyword_pair(group: list[Detector]) -> tuple[Any, Any] | None:
@@ -437,16 +493,21 @@ class BatchScan:
         return out
 
     def _classifier(self, det: Any, texts: Sequence[str], todo: list[int], found: list[list[Finding]],
-                    errors: list[list[str]], failed: list[str | None], folded: list[str] | None) -> None:
+                    errors: list[list[str]], failed: list[str | None], folded: list[str] | None,
+                    forms: FoldedBatch | None = None) -> None:
         """``folded``: the texts' case-folded NFKC forms when the jailbreak screen computed them (shared,
-        not redone)."""
+        not redone); ``forms``: the same as code points, from the compiled screen."""
         scorer, cut = self._scorers[id(det)]
         live = [i for i in todo if texts[i].strip()]  # the detector scores blank text as all zeros
         if not live:
             return
         try:
-            probs = scorer.predict([texts[i] for i in live],
-                                   folded=None if folded is None else [folded[i] for i in live])
+            if forms is not None:
+                at = np.asarray(live, dtype=np.int64)
+                probs = scorer.predict_folded(forms.cps, forms.starts[at], forms.lens[at], [texts[i] for i in live])
+            else:
+                probs = scorer.predict([texts[i] for i in live],
+                                       folded=None if folded is None else [folded[i] for i in live])
         except Exception as err:  # e.g. text the model cannot encode: each text as the engine would
             log.info("batch classifier fell back to single texts: %s: %s", type(err).__name__, err)
             for i in live:

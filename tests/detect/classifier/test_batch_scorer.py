@@ -194,3 +194,46 @@ def test_scoring_folded_forms_with_whitespace_collapsed_in_the_kernel_equals_sco
     spaced = [f"  \u3000{t}\t\n " for t in texts]  # leading, trailing and inner runs of several kinds
     folded = [unicodedata.normalize("NFKC", t).casefold() for t in spaced]
     assert np.array_equal(scorer.predict(spaced, folded=folded), scorer.predict(spaced))
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=_TEXTS, order=st.randoms(use_true_random=False))
+def test_scoring_folded_code_points_equals_scoring_folded_strings(texts: list[str], order: random.Random) -> None:
+    """The forms as code points of one buffer, in any order and with other text between them (as the
+    corpus screen's batch holds them), score as the same forms given as strings."""
+    scorer = BatchScorer(_random_model(6, True))
+    spaced = [f"  \u3000{t}\t\n " for t in texts]
+    folded = [unicodedata.normalize("NFKC", t).casefold() for t in spaced]
+    places = list(range(len(folded)))
+    order.shuffle(places)
+    buffer, starts = "", [0] * len(folded)
+    for i in places:
+        buffer += "filler\x00中"
+        starts[i] = len(buffer)
+        buffer += folded[i]
+    cps = np.frombuffer(buffer.encode("utf-32-le"), dtype=np.uint32)
+    got = scorer.predict_folded(cps, np.array(starts, dtype=np.int64),
+                                np.array([len(f) for f in folded], dtype=np.int64), spaced)
+    assert np.array_equal(got, scorer.predict(spaced, folded=folded))
+
+
+def test_scoring_folded_code_points_sends_forms_over_long_chars_to_predict(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = EmbeddedClassifier.load_default().model
+    texts = _texts()
+    folded = [unicodedata.normalize("NFKC", t).casefold() for t in texts]
+    cps = np.frombuffer("".join(folded).encode("utf-32-le"), dtype=np.uint32)
+    lens = np.array([len(f) for f in folded], dtype=np.int64)
+    starts = np.cumsum(lens) - lens
+    monkeypatch.setattr(batch, "LONG_CHARS", 400)
+    calls: list[str] = []
+    real = model.predict
+
+    def counting(text: str) -> np.ndarray:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(model, "predict", counting)
+    got = BatchScorer(model).predict_folded(cps, starts, lens, texts)
+    assert calls == [t for t, f in zip(texts, folded, strict=True) if len(f) > 400] and calls
+    want = np.stack([real(t) for t in texts])
+    assert np.abs(got - want).max() < 1e-5

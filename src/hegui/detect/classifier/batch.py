@@ -150,6 +150,24 @@ class BatchScorer:
             return self._predict(folded, texts, collapse=True)
         return self.predict_normalised([*normalise_many(texts, nfkc)], texts)
 
+    def predict_folded(self, cps: npt.NDArray[np.uint32], starts: npt.NDArray[np.int64],
+                       lens: npt.NDArray[np.int64], raw: Sequence[str]) -> F32:
+        """``predict`` of ``raw[i]`` given its case-folded NFKC form as code points,
+        ``cps[starts[i]:starts[i] + lens[i]]`` (the corpus screen's ``FoldedBatch``): no strings made or
+        encoded; the kernel collapses the whitespace. Forms over ``LONG_CHARS`` go to ``predict``."""
+        from hegui.detect.classifier.kernel import score_units
+
+        out = np.empty((len(raw), len(self.model.labels)), dtype=np.float32)
+        long = lens > LONG_CHARS
+        for i in np.flatnonzero(long).tolist():
+            out[i] = self.model.predict(raw[i])
+        keep = np.flatnonzero(~long)
+        if keep.size:
+            z = score_units(cps, starts[keep], lens[keep], self.model.bits, self._row_of, self._table, self._scale,
+                            self._b, self.model.min_norm, True)
+            out[keep] = 1.0 / (1.0 + np.exp(-z.astype(np.float32)))
+        return out
+
     def predict_normalised(self, norms: Sequence[str], raw: Sequence[str]) -> F32:
         """``predict`` on already normalised texts (``raw`` is used only for the texts over ``LONG_CHARS``)."""
         return self._predict(norms, raw, collapse=False)
