@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hegui.corpus import screen_kernel
 from hegui.corpus.scan import JailbreakScreen
-from hegui.corpus.screen_kernel import BUSY, HARD, Dfa, FoldScreen
+from hegui.corpus.screen_kernel import BUSY, HARD, Dfa, FoldScreen, WordScreen
 from hegui.detect import jailbreak
 from hegui.detect.classifier.batch import _simple_nfkc
 from hegui.detect.jailbreak import JailbreakDetector
@@ -40,12 +41,7 @@ def _fold() -> FoldScreen:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(alphabet="abcx", max_size=4), min_size=1, max_size=6), st.text(alphabet="abcxy", max_size=30))
 def test_dfa_ends_a_word_exactly_where_some_word_ends(words: list[str], text: str) -> None:
-    dfa = Dfa.of(words)
-    state, got = 0, []
-    for ch in text:
-        state = int(dfa.step[state, dfa.classes[ord(ch)]])
-        got.append(bool(dfa.hit[state]))
-    assert got == [any(w and text[:p + 1].endswith(w) for w in words) for p in range(len(text))]
+    assert Dfa.of(words).run(text) == [any(w and text[:p + 1].endswith(w) for w in words) for p in range(len(text))]
 
 
 def test_dfa_refuses_astral_characters() -> None:
@@ -106,3 +102,48 @@ def test_jailbreak_rules_hold_basic_plane_words_only() -> None:
     """The compiled screen's automata need it (``Dfa.of`` refuses others)."""
     words = {n for rule in jailbreak.RULES for n in rule.needles} | set(jailbreak._SQUASHED)
     assert all(ord(c) <= 0xFFFF for w in words for c in w)
+
+
+_LICENCE_PIECES = ["Copyright", "COPY", "right", " 2024", "©", "(C)", "版权所有", "转载", "请注明", "SPDX",
+                   "cc-BY", "Public ", "Domain", "İ", "😀", "ß", "ｃｏｐｙｒｉｇｈｔ", "\u212a", "中文", " ", "\x00",
+                   "mit license"]
+_LICENCE_TEXTS = st.lists(st.lists(st.sampled_from(_LICENCE_PIECES), max_size=8).map("".join), max_size=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LICENCE_TEXTS)
+def test_word_screen_finds_a_word_exactly_where_the_lowered_text_has_one(texts: list[str]) -> None:
+    from hegui.corpus.steps import _SCREEN_WORDS
+
+    kernel = screen_kernel.load("words")
+    assert kernel is not None
+    flags = WordScreen(kernel, _SCREEN_WORDS, str.lower).run(texts).tolist()
+    for t, f in zip(texts, flags, strict=True):
+        hard = [ord(c) > 0xFFFF or len(c.lower()) != 1 for c in t]
+        if f == HARD:  # a character Python must see, before any word ends
+            first = hard.index(True)
+            assert not any(w in t[:first].lower() for w in _SCREEN_WORDS)
+        else:
+            assert (f == BUSY) == any(w in t.lower() for w in _SCREEN_WORDS)
+            assert f == BUSY or not any(hard)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_LICENCE_TEXTS)
+def test_licence_markers_are_the_same_with_and_without_the_compiled_screen(texts: list[str]) -> None:
+    from hegui.corpus.readers import Document
+    from hegui.corpus.steps import Item, LicenceMarkers
+
+    def markers() -> list[tuple[str, ...]]:
+        items = [Item(Document("s", "f", i, t)) for i, t in enumerate(texts)]
+        LicenceMarkers().run(items)
+        return [it.markers for it in items]
+
+    compiled = markers()
+    saved = dict(screen_kernel._STATE)
+    try:
+        screen_kernel._STATE["words"] = None
+        assert markers() == compiled
+    finally:
+        screen_kernel._STATE.clear()
+        screen_kernel._STATE.update(saved)

@@ -37,17 +37,20 @@ PAYLOAD_RUN = 16  # characters in a row of one payload alphabet that ``decode_pa
 
 @dataclass(frozen=True)
 class Dfa:
-    """An Aho-Corasick automaton with every transition precomputed: ``classes[c]`` is the class of
-    character ``c`` of the Basic Plane (0: in no word), ``step[state, class]`` the next state,
-    ``hit[state]`` whether a word ends there."""
+    """An Aho-Corasick automaton with every transition precomputed, laid out for a short dependency
+    chain per character: ``classes[c]`` is the class of character ``c`` of the Basic Plane (0: in no
+    word, which leads back to the start state 0 from every state); states are stored premultiplied by
+    ``nclass``, so the state after ``s`` on class ``k`` (> 0) is ``step[s + k]``; and numbered so that
+    those where a word ends come last: a word ends at ``s`` when ``s >= hits``."""
 
     classes: npt.NDArray[np.int32]
     step: npt.NDArray[np.int32]
-    hit: npt.NDArray[np.bool_]
+    hits: int
+    nclass: int
 
     @classmethod
     def of(cls, words: Iterable[str]) -> Dfa:
-        words = sorted(set(words))
+        words = sorted({w for w in words if w})
         chars = sorted({ch for w in words for ch in w})
         if any(ord(ch) > 0xFFFF for ch in chars):
             raise ValueError("the screen's automata hold Basic Plane characters only")
@@ -67,9 +70,8 @@ class Dfa:
                     goto.append({})
                     ends.append(False)
                 state = nxt
-            if w:
-                ends[state] = True
-        step = np.zeros((len(goto), nclass), dtype=np.int32)
+            ends[state] = True
+        step = np.zeros((len(goto), nclass), dtype=np.int64)
         for k, t in goto[0].items():
             step[0, k] = t
         order = list(goto[0].values())
@@ -81,11 +83,28 @@ class Dfa:
                 fail[t] = int(step[fail[state], k]) if state else 0
                 order.append(t)
             ends[state] = ends[state] or ends[fail[state]]
-        return cls(classes, step, np.array(ends, dtype=np.bool_))
+        # renumber: the start first, the states where a word ends last; then premultiply
+        number = np.empty(len(goto), dtype=np.int64)
+        rank = sorted(range(len(goto)), key=lambda st: (ends[st], st))
+        number[rank] = np.arange(len(goto))
+        flat = np.zeros((len(goto), nclass), dtype=np.int64)
+        flat[number] = number[step] * nclass
+        if flat.size >= 1 << 31:
+            raise ValueError("too many words for the screen's automata")
+        return cls(classes, flat.ravel().astype(np.int32), int(len(goto) - sum(ends)) * nclass, nclass)
+
+    def run(self, text: str) -> list[bool]:
+        """Per character of ``text``: whether a word ends there (the kernels' loop, in Python: for tests)."""
+        state, out = 0, []
+        for ch in text:
+            k = int(self.classes[ord(ch)]) if ord(ch) <= 0xFFFF else 0
+            state = int(self.step[state + k]) if k else 0
+            out.append(state >= self.hits)
+        return out
 
 
 def _screen(cps: Any, starts: Any, lens: Any, codes: Any, fold: Any, word: Any, cue_cls: Any, cue_step: Any,
-            cue_hit: Any, sq_cls: Any, sq_step: Any, sq_hit: Any, out: Any, flags: Any) -> None:
+            cue_hits: int, sq_cls: Any, sq_step: Any, sq_hits: int, out: Any, flags: Any) -> None:
     """Per document ``d`` (``cps[starts[d]:starts[d] + lens[d]]``): its case-folded NFKC into ``out`` at
     the same positions, and ``flags[d]``: ``HARD`` at the first character that is astral or whose
     ``fold`` is 0 (then ``out`` is incomplete), else ``BUSY`` if a payload run (``codes`` bits ``B64``,
@@ -116,35 +135,109 @@ def _screen(cps: Any, starts: Any, lens: Any, codes: Any, fold: Any, word: Any, 
             if b64 >= PAYLOAD_RUN or hx >= PAYLOAD_RUN:
                 f = BUSY
                 continue
-            cue = cue_step[cue, cue_cls[g]]
-            if cue_hit[cue]:
-                f = BUSY
-                continue
-            if word[g]:
-                sq = sq_step[sq, sq_cls[g]]
-                if sq_hit[sq]:
+            k = cue_cls[g]
+            if k == 0:
+                cue = 0
+            else:
+                cue = cue_step[cue + k]
+                if cue >= cue_hits:
                     f = BUSY
+                    continue
+            if word[g]:
+                k = sq_cls[g]
+                if k == 0:
+                    sq = 0
+                else:
+                    sq = sq_step[sq + k]
+                    if sq >= sq_hits:
+                        f = BUSY
+        flags[d] = f
+
+
+def _words_in(cps: Any, starts: Any, lens: Any, classes: Any, step: Any, hits: int, flags: Any) -> None:
+    """``flags[d]``: ``BUSY`` if a word of the automaton (``Dfa``: ``step``, ``hits``) ends in document ``d``, fed
+    ``classes[c]`` per character; ``HARD`` at the first character that is astral or of class -1 (the
+    caller decides those documents in Python); else 0."""
+    for d in range(lens.shape[0]):
+        f = 0
+        state = 0
+        for p in range(starts[d], starts[d] + lens[d]):
+            c = cps[p]
+            if c > 0xFFFF:
+                f = HARD
+                break
+            k = classes[c]
+            if k < 0:
+                f = HARD
+                break
+            if k == 0:
+                state = 0
+            else:
+                state = step[state + k]
+                if state >= hits:
+                    f = BUSY
+                    break
         flags[d] = f
 
 
 _LOCK = threading.Lock()
 _STATE: dict[str, Callable[..., None] | None] = {}
+_KERNELS: dict[str, Callable[..., None]] = {"screen": _screen, "words": _words_in}
 
 
-def load() -> Callable[..., None] | None:
-    """The compiled kernel, or None when numba cannot load or compile it (callers take the Python path)."""
-    if "screen" in _STATE:
-        return _STATE["screen"]
+def load(name: str = "screen") -> Callable[..., None] | None:
+    """The compiled kernel ``name`` (``screen``: ``_screen``, ``words``: ``_words_in``), or None when numba
+    cannot load or compile it (callers take the Python path)."""
+    if name in _STATE:
+        return _STATE[name]
     with _LOCK:
-        if "screen" not in _STATE:
+        if name not in _STATE:
             try:
                 from hegui.text.kernel import njit
 
-                _STATE["screen"] = njit(_screen)
+                _STATE[name] = njit(_KERNELS[name])
             except Exception as err:
-                log.warning("jailbreak screen: compiled kernel unavailable (%s: %s)", type(err).__name__, err)
-                _STATE["screen"] = None
-        return _STATE["screen"]
+                log.warning("corpus screen: compiled kernel %s unavailable (%s: %s)", name, type(err).__name__, err)
+                _STATE[name] = None
+        return _STATE[name]
+
+
+def code_points(texts: Sequence[str]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The texts' code points in one buffer, and each text's start and length in it (lone surrogates
+    kept as such: ``surrogatepass``)."""
+    n = len(texts)
+    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    starts = np.zeros(n, dtype=np.int64)
+    if n > 1:
+        np.cumsum(lens[:-1], out=starts[1:])
+    return cps, starts, lens
+
+
+class WordScreen:
+    """Whether any of ``words`` is in ``fold(text)``, for a batch of texts in one compiled pass, where
+    ``fold`` maps each character to one (``str.lower``, say): per text ``BUSY`` (a word is there), 0
+    (none is), or ``HARD`` (a character that is astral or folds to several came before any word ended:
+    ask Python)."""
+
+    def __init__(self, kernel: Callable[..., None], words: Iterable[str], fold: Callable[[str], str]) -> None:
+        words = list(words)
+        if any(ch in "σς" for w in words for ch in w):  # ``str.lower``'s one use of context: final sigma
+            raise ValueError("the word screen folds character by character: no σ or ς in its words")
+        self._kernel = kernel
+        self._dfa = Dfa.of(words)
+        classes = np.full(0x10000, -1, dtype=np.int16)
+        for c in range(0x10000):
+            f = fold(chr(c))
+            if len(f) == 1:
+                classes[c] = self._dfa.classes[ord(f)] if ord(f) <= 0xFFFF else 0
+        self._classes = classes
+
+    def run(self, texts: Sequence[str]) -> npt.NDArray[np.uint8]:
+        cps, starts, lens = code_points(texts)
+        flags = np.empty(len(texts), dtype=np.uint8)
+        self._kernel(cps, starts, lens, self._classes, self._dfa.step, self._dfa.hits, flags)
+        return flags
 
 
 @dataclass
@@ -198,7 +291,7 @@ class FoldScreen:
         out = np.empty_like(cps)
         flags = np.empty(n, dtype=np.uint8)
         self._kernel(cps, starts, lens, self._codes, self._fold, self._word, self._cue.classes, self._cue.step,
-                     self._cue.hit, self._squashed.classes, self._squashed.step, self._squashed.hit, out, flags)
+                     self._cue.hits, self._squashed.classes, self._squashed.step, self._squashed.hits, out, flags)
         nfkc: dict[int, str] = {}
         hard = np.flatnonzero(flags & HARD).tolist()
         if hard:  # their folded forms go after the others'
