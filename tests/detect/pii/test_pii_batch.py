@@ -175,3 +175,10 @@ def test_min_len_is_the_shortest_match() -> None:
         if pat.trigger == "digits":
             assert pat.min_len == parse(pat.regex.pattern).getwidth()[0], pat.type
             assert 0 < pat.min_run <= pat.min_len
+
+
+@pytest.mark.parametrize("pair", [["ab:", ":cd"], ["a:b", "c:"], ["12", "3"], ["1.", "2"], ["1", ".2"], ["京", "A"],
+                                  ["姓", "名"], ["１２", "３"]])
+def test_no_stretch_spans_two_texts(pair: list[str]) -> None:
+    """The characters of a stretch are all in one text: the end of one and the start of the next make none."""
+    assert list(d._batch_screen().scan(pair, screen.TRIGGER_BITS)) == []

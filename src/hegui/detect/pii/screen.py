@@ -40,7 +40,7 @@ TRIGGER_BITS = {"digits": DIGITS, "at": AT, "colon": COLON_PAIR, "dotdigit": DOT
 _STARTERS = _DIGIT | _AT | _COLON | _PROVINCE | _LABEL1 | _FOLD | _SCREEN
 
 _CHUNK_CHARS = 1 << 18  # texts are screened in chunks of about this many characters (bounds the arrays)
-_PAD = 6  # look-ahead of the widest stretch (colon + five), kept inside the array
+_PAD = 2  # look-ahead of the widest stretch read by position (digit, dot, digit), kept inside the array
 
 
 def _table(labels: Sequence[str], fold_chars: str, zone_chars: str) -> npt.NDArray[np.uint16]:
@@ -133,8 +133,10 @@ class BatchScreen:
         run_start, run_end = run_start[long], run_end[long]
         mark(run_start, DIGITS)
         mark(pos[(c0 & _AT) != 0], AT)
-        near = c1 | c2 | cls[pos + 3] | cls[pos + 4] | cls[pos + 5]
-        mark(pos[(c0 & near & _COLON) != 0], COLON_PAIR)
+        colon_pos = pos[(c0 & _COLON) != 0]
+        colon_doc = np.searchsorted(starts, colon_pos, side="right") - 1
+        pair = (np.diff(colon_pos) <= 5) & (np.diff(colon_doc) == 0)  # one text's colons, not the next's
+        mark(colon_pos[:-1][pair], COLON_PAIR)
         mark(pos[((c0 & _DIGIT) != 0) & ((c1 & _DOT) != 0) & ((c2 & _DIGIT) != 0)], DOTDIGIT)
         mark(pos[((c0 & _PROVINCE) != 0) & ((c1 & _PLATE_LETTER) != 0)], PLATE)
         mark(pos[((c0 & _LABEL1) != 0) & ((c1 & _LABEL2) != 0)], LABEL_PAIR)
