@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
 
 import pytest
@@ -9,6 +10,7 @@ from corpus_helpers import UNSAFE_ZH, SyntheticEngine
 
 from hegui.corpus.readers import Document
 from hegui.corpus.steps import Item, LicenceMarkers, SafetyScan, in_classifier_share
+from hegui.moderation import ModerationEngine
 from hegui.policy.pack import load_pack
 
 
@@ -57,3 +59,30 @@ def test_classifier_share_is_a_fixed_function_of_the_key() -> None:
     assert chosen == [k for k in reversed(keys) if in_classifier_share(k, 0.1)][::-1]
     assert set(chosen) <= {k for k in keys if in_classifier_share(k, 0.3)}  # a larger share contains a smaller
     assert all(in_classifier_share(k, 1.0) for k in keys[:100])
+
+
+class _GcWatchingEngine(SyntheticEngine):
+    """Records whether the collector was on when the engine was built (the worker's first batch)."""
+
+    def __init__(self) -> None:
+        self.seen: list[bool] = []
+
+    def __call__(self) -> ModerationEngine:
+        self.seen.append(gc.isenabled())
+        return super().__call__()
+
+
+def test_safety_scan_builds_its_engine_without_collections_then_freezes_what_it_built(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "collect", lambda *a: calls.append("collect") or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    factory = _GcWatchingEngine()
+    scan = SafetyScan(factory, load_pack("cn-genai"))
+    assert gc.isenabled()
+    scan.run([_item("你好")])
+    assert factory.seen == [False]  # no collections while the first batch built it
+    assert gc.isenabled()  # and the collector is back on
+    assert calls == ["collect", "freeze"]  # then what it built leaves the collector's view
+    scan.run([_item("再见")])
+    assert calls == ["collect", "freeze"]  # once per worker

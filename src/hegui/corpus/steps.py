@@ -147,10 +147,11 @@ class SafetyScan:
         self.classifier_share = classifier_share
         self._engine: Scanner | None = None
         self._batch: BatchScan | None = None
+        self._frozen = False  # the worker's long-lived objects moved out of the GC's view (``decisions``)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"factory": self.factory, "pack": self.pack, "direction": self.direction,
-                "classifier_share": self.classifier_share, "_engine": None, "_batch": None}
+                "classifier_share": self.classifier_share, "_engine": None, "_batch": None, "_frozen": False}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -159,23 +160,20 @@ class SafetyScan:
     def engine(self) -> Scanner:
         if self._engine is None:
             self._engine = self.factory()
-            # the engine's many long-lived objects (lexicon automata, combo rules) would be traversed by
-            # every full collection while the worker churns through batches: move them out of the GC's
-            # view (they live as long as the worker)
-            gc.collect()
-            gc.freeze()
         return self._engine
 
     def decisions(self, texts: list[str], classify: Sequence[bool] | None = None) -> list[Decision]:
         """The engine's decision on each text: batch-wise when the engine is hegui's own
         (``BatchScan``, same findings and verdicts), else one ``moderate`` call per text.
         ``classify``: see ``BatchScan.scan`` (ignored by other engines, which classify everything)."""
+        return self._decisions(texts, classify)
+
+    def _decisions(self, texts: list[str], classify: Sequence[bool] | None) -> list[Decision]:
         engine = self.engine
         if self._batch is None and BatchScan.supports(engine):
             self._batch = BatchScan(engine, self.direction)
         if self._batch is not None:
-            out: list[Decision] = [*self._batch.scan(texts, classify)]
-            return out
+            return [*self._batch.scan(texts, classify)]
         return [engine.moderate(t, direction=self.direction) for t in texts]
 
     def classifier_names(self) -> frozenset[str]:
@@ -190,6 +188,26 @@ class SafetyScan:
                       if self.pack.action_for(c, self.direction, severity.get(c, 3)) in UNSAFE_ACTIONS)
 
     def run(self, items: list[Item]) -> None:
+        if self._frozen:
+            self._run(items)
+            return
+        # The first batch builds the engine's long-lived objects (the database lexicon and its automata,
+        # the merged automaton, combo rules, kernel tables: some 250,000 objects). While they pile up,
+        # the collector would traverse them again and again (measured: ~1 s of a worker's start); after,
+        # every full collection would. So no collections until they exist, then one, then they leave
+        # the collector's view (they live as long as the worker).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._run(items)
+        finally:
+            if enabled:
+                gc.enable()
+        gc.collect()
+        gc.freeze()
+        self._frozen = True
+
+    def _run(self, items: list[Item]) -> None:
         skippable = self.classifier_names()
         classify = ([in_classifier_share(it.doc.key, self.classifier_share) for it in items]
                     if skippable and self.classifier_share < 1.0 else None)
