@@ -246,7 +246,7 @@ class PiiSpan:
 def find_pii(text: str, types: Iterable[str] | None = None) -> list[PiiSpan]:
     """All validated identifiers in ``text``, non-overlapping, in order (longest wins a tie)."""
     if len(text) >= _SCREEN_SINGLE_CHARS:
-        return _screened([text], set(types) if types is not None else None)[0]
+        return _screened([text], set(types) if types is not None else None, load_kernel=False)[0]
     if not _SCREEN.search(text):
         return []
     folded = fold_width(text) if _FULLWIDTH_RELEVANT.search(text) else text
@@ -342,8 +342,8 @@ def _batch_screen() -> BatchScreen:
 def find_pii_many(texts: Sequence[str], types: Iterable[str] | None = None) -> list[list[PiiSpan]]:
     """``[find_pii(t, types) for t in texts]``, cheaper on a corpus batch.
 
-    One numpy pass over the batch (``screen.BatchScreen``) finds, per text, the character
-    stretches the triggers need, the digit windows, and the folded form;
+    One pass over the batch (``screen.BatchScreen``: compiled when numba loads, else numpy) finds,
+    per text, the character stretches the triggers need, the digit windows, and the folded form;
     texts without any stretch get ``[]`` at once, the others the same trigger tests (completed
     where the stretch is only a necessary condition), windows and pattern scans as in ``find_pii``.
     """
@@ -353,15 +353,17 @@ def find_pii_many(texts: Sequence[str], types: Iterable[str] | None = None) -> l
     return _screened(texts, wanted)
 
 
-def _screened(texts: Sequence[str], wanted: set[str] | None) -> list[list[PiiSpan]]:
-    """``find_pii_many`` through the screen, whatever the batch's size."""
+def _screened(texts: Sequence[str], wanted: set[str] | None, load_kernel: bool = True) -> list[list[PiiSpan]]:
+    """``find_pii_many`` through the screen, whatever the batch's size. ``load_kernel``: whether the
+    screen may import numba and load its compiled pass now (``find_pii`` on one long text, say in a
+    gateway request, does not: it uses the compiled pass only once a batch has loaded it)."""
     from hegui.detect.pii import screen as sc
 
     triggers = {pat.trigger for pat in _PATTERNS if wanted is None or pat.type in wanted}
     out: list[list[PiiSpan]] = [[] for _ in texts]
     if not triggers or not texts:
         return out
-    for i, folded, windows, bits in _batch_screen().scan(texts, triggers):
+    for i, folded, windows, bits in _batch_screen().scan(texts, triggers, load_kernel):
         digits = bool(windows)
         found = {"digits"} if digits else set()
         if bits & sc.AT:
