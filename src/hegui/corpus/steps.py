@@ -194,8 +194,9 @@ class SafetyScan:
         # The first batch builds the engine's long-lived objects (the database lexicon and its automata,
         # the merged automaton, combo rules, kernel tables: some 250,000 objects). While they pile up,
         # the collector would traverse them again and again (measured: ~1 s of a worker's start); after,
-        # every full collection would. So no collections until they exist, then one, then they leave
-        # the collector's view (they live as long as the worker).
+        # every full collection would. So no collections until they exist, then they leave the
+        # collector's view (they live as long as the worker). No collection before the freeze either: it
+        # takes ~0.2 s and finds under a thousand objects of cyclic garbage, which stay (a few hundred KB).
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -203,7 +204,6 @@ class SafetyScan:
         finally:
             if enabled:
                 gc.enable()
-        gc.collect()
         gc.freeze()
         self._frozen = True
 
