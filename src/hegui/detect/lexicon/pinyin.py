@@ -14,10 +14,12 @@ the installed pypinyin version with the same options; any other term is converte
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from importlib import metadata, resources
 from itertools import product
+from operator import itemgetter
 from typing import Any
 
 #: Mixed Han/pinyin spellings are generated for terms up to this many characters (2^n variants).
@@ -27,6 +29,11 @@ SYLLABLE_FILE = "pinyin_syllables.json"
 #: The pypinyin call the table was made with; a table made any other way is ignored.
 _OPTIONS = "lazy_pinyin style=NORMAL v_to_u=True errors=one-item-per-character"
 _FORMAT = 1
+
+
+#: a Han character / any other (``_is_han``), to judge a whole term in one search
+_HAN = re.compile("[\u3400-\u9fff\U00020000-\U0003134f]")
+_NOT_HAN = re.compile("[^\u3400-\u9fff\U00020000-\U0003134f]")
 
 
 def _is_han(ch: str) -> bool:
@@ -83,33 +90,51 @@ def syllable_file(terms: Iterable[str]) -> str:
             + "\n}}\n")
 
 
+@lru_cache(maxsize=256)
+def _mixed_pickers(han: tuple[bool, ...]) -> tuple[Callable[[Sequence[str]], Any], ...]:
+    """Per Han mask of a term: one picker per mixed spelling, over ``(*chars, *syllables)``.
+
+    The definition (``product`` over every choice of romanised characters, dropping the choice that
+    romanises none and the one that romanises all) depends on the mask only, so it runs once per
+    mask; choices that differ only on non-Han characters give one picker, in the order the
+    definition first meets them (a set built from them iterates as the definition's does).
+    """
+    n = len(han)
+    seen: dict[tuple[int, ...], None] = {}
+    for choice in product((False, True), repeat=n):
+        if not any(choice[i] for i in range(n) if han[i]):
+            continue  # no romanised character: that is the term itself
+        if all(choice[i] or not han[i] for i in range(n)):
+            continue  # all romanised: covered by the full spellings
+        seen.setdefault(tuple(n + i if (choice[i] and han[i]) else i for i in range(n)), None)
+    return tuple(itemgetter(*pick) for pick in seen)
+
+
 def pinyin_variants(term: str, min_length: int) -> set[str]:
     """Romanised spellings of ``term`` (not normalised yet); empty for a term with no Han character."""
-    chars = list(term)
-    if not any(_is_han(c) for c in chars):
+    if _HAN.search(term) is None:
         return set()
     syllables = _split(term)
-    if len(syllables) != len(chars):  # pragma: no cover - pypinyin keeps one item per character here
+    n = len(term)
+    if len(syllables) != n:  # pragma: no cover - pypinyin keeps one item per character here
         return set()
-    han = [_is_han(c) for c in chars]
+    all_han = _NOT_HAN.search(term) is None
+    han = (True,) * n if all_han else tuple(map(_is_han, term))
     out: set[str] = set()
     full = "".join(syllables)
-    if all(han) or not any(c.isalpha() for c, h in zip(chars, han, strict=True) if not h):
+    if all_han or not any(c.isalpha() for c, h in zip(term, han, strict=True) if not h):
         if len(full.replace(" ", "")) >= min_length:
             out.add(full)
             out.add(" ".join(syllables))
-        initials = "".join(s[0] if h else s for s, h in zip(syllables, han, strict=True))
+        initials = ("".join([s[0] for s in syllables]) if all_han
+                    else "".join([s[0] if h else s for s, h in zip(syllables, han, strict=True)]))
         if len(initials) >= min_length and initials != full:
             out.add(initials)
     else:
         out.add(full)
-    n_han = sum(han)
-    if 1 < len(chars) <= MAX_MIXED_CHARS and n_han >= 1:
-        for choice in product((False, True), repeat=len(chars)):
-            if not any(choice[i] for i in range(len(chars)) if han[i]):
-                continue  # no romanised character: that is the term itself
-            if all(choice[i] or not han[i] for i in range(len(chars))):
-                continue  # all romanised: covered above
-            out.add("".join(syllables[i] if (choice[i] and han[i]) else chars[i] for i in range(len(chars))))
+    if 1 < n <= MAX_MIXED_CHARS:  # (the term has a Han character)
+        both = (*term, *syllables)
+        for pick in _mixed_pickers(han):
+            out.add("".join(pick(both)))
     out.discard(term)
     return out
