@@ -87,10 +87,12 @@ class BatchScreen:
         if any(len(label) < 2 for label in labels):
             raise ValueError("labels need at least two characters")
         self._table = _table(labels, fold_chars, zone_chars)
-        assert not self._table[0x10000:].any()  # the compiled pass looks up the Basic Plane only
         self._margin = margin
-        # the compiled pass's table and class bits, made on its first use
-        self._kernel_tables: tuple[npt.NDArray[np.uint16], npt.NDArray[np.int64]] | None = None
+        from hegui.detect.pii import screen_kernel as sk  # its tables (the module imports numba only in load())
+
+        assert not self._table[sk.BMP:].any()  # the compiled pass looks up the Basic Plane only
+        self._kernel_table = np.ascontiguousarray(self._table[:sk.BMP])
+        self._kernel_masks = sk.masks()
 
     def scan(self, texts: Sequence[str], triggers: Iterable[str], load_kernel: bool = True
              ) -> Iterator[tuple[int, str, list[tuple[int, int, int]], int]]:
@@ -131,17 +133,14 @@ class BatchScreen:
         knows where each text ends), the folded form made for the texts kept that fold."""
         from hegui.detect.pii import screen_kernel as sk
 
-        if self._kernel_tables is None:
-            bmp = np.ascontiguousarray(self._table[:sk.BMP])
-            self._kernel_tables = bmp, sk.masks()
-        table, class_masks = self._kernel_tables
         cps = np.frombuffer("".join(texts[i:j]).encode("utf-32-le", "surrogatepass"), "<u4")
         starts = np.zeros(j - i, np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
         first, capacity = 0, _WINDOW_CAPACITY
         while first < j - i:
-            done, bits, flags, windows, window_ptr = sk.run(kernel, cps, starts, lengths, table, class_masks, first,
-                                                            wanted, self._margin, capacity)
+            done, bits, flags, windows, window_ptr = sk.run(
+                kernel, cps, starts, lengths, self._kernel_table, self._kernel_masks, first, wanted, self._margin,
+                capacity)
             keep = (np.flatnonzero(flags[first:done] & sk.KEEP) + first).tolist()
             if keep:
                 bits_l, flags_l, ptr_l = bits.tolist(), flags.tolist(), window_ptr.tolist()
