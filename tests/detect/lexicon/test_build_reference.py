@@ -1,20 +1,37 @@
 """Compiling a lexicon fast builds exactly what the straightforward definitions build.
 
-The references below are the plain versions the fast code replaced (every ``product`` choice tried per
-term for the pinyin spellings)."""
+The references below are the plain versions the fast code replaced (a set per ``product`` choice for
+the pinyin spellings, one ``canonical`` call per string, a Python list per pattern for the payloads and
+the compiled automaton's rows, ``np.unique`` and ``str.isascii``). The detector's tables are all
+``detect``/``explain`` read, so equal tables mean equal findings on every text; the compiled automaton
+is compared array by array.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import product
+from typing import Any
 
+import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hegui.detect.lexicon import AllowPhrase, LexiconDetector, LexiconEntry, automaton
 from hegui.detect.lexicon import pinyin as pinyin_module
+from hegui.detect.lexicon.detector import _ALLOW, _PINYIN, _TERM, _is_word_char, _utf8
 from hegui.detect.lexicon.formats import load_default_data
 from hegui.detect.lexicon.pinyin import MAX_MIXED_CHARS, pinyin_variants
+from hegui.policy.pack import NormalisationSteps, load_pack
+from hegui.text import kernel
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _loaded() -> None:
+    kernel.load()
+
 
 # ---- the references -------------------------------------------------------------------------------
 
@@ -49,6 +66,119 @@ def reference_variants(term: str, min_length: int, split: Callable[[str], list[s
             out.add("".join(syllables[i] if (choice[i] and han[i]) else chars[i] for i in range(len(chars))))
     out.discard(term)
     return out
+
+
+@dataclass
+class Tables:
+    patterns: list[str]
+    payloads: list[list[tuple[int, int]]]
+    allow_all: list[AllowPhrase]
+    owner: list[int]
+
+
+def reference_tables(det: LexiconDetector) -> Tables:
+    """The patterns and payloads of ``det``'s entries, each string normalised on its own."""
+    canon = det.normalizer.canonical
+    patterns: dict[str, int] = {}
+    payloads: list[list[tuple[int, int]]] = []
+    allow_all = list(det.allow)
+    owner = [-1] * len(allow_all)
+
+    def add(pattern: str, kind: int, idx: int) -> None:
+        if not pattern:
+            return
+        pi = patterns.get(pattern)
+        if pi is None:
+            pi = patterns[pattern] = len(payloads)
+            payloads.append([])
+        if (kind, idx) not in payloads[pi]:
+            payloads[pi].append((kind, idx))
+
+    for ai, a in enumerate(det.allow):
+        add(canon(a.phrase), _ALLOW, ai)
+    for ei, e in enumerate(det.entries):
+        norm = canon(e.term)
+        add(norm, _TERM, ei)
+        if det.steps.pinyin:
+            for v in reference_variants(e.term, det.steps.pinyin_min_length, pinyin_module._split):
+                nv = canon(v)
+                if nv.isascii() and len(nv.replace(" ", "")) < det.steps.pinyin_min_length:
+                    continue
+                if nv != norm:
+                    add(nv, _PINYIN, ei)
+        for phrase in e.allow:
+            add(canon(phrase), _ALLOW, len(allow_all))
+            allow_all.append(AllowPhrase(phrase, e.category, e.source))
+            owner.append(ei)
+    return Tables(list(patterns), payloads, allow_all, owner)
+
+
+def reference_automaton(det: LexiconDetector, ref: Tables, extra: Sequence[str] = ()) -> automaton.CompiledAutomaton:
+    """``LexiconDetector._compile`` as first written: a Python row per pattern, handed to the constructor."""
+    cats = [e.category for e in det.entries]
+    sevs = [e.severity for e in det.entries]
+    cat_ids: dict[str, int] = {}
+    entry_cat = [cat_ids.setdefault(c, len(cat_ids)) for c in cats]
+    candidates: list[list[tuple[int, int]]] = []
+    allows: list[list[int]] = []
+    for pl in ref.payloads:
+        best: dict[str, int] = {}
+        mine: list[int] = []
+        for kind, idx in pl:
+            if kind == _ALLOW:
+                mine.append(idx)
+                continue
+            cur = best.get(cats[idx])
+            if cur is None or sevs[idx] > sevs[cur]:
+                best[cats[idx]] = idx
+        candidates.append([(cat_ids[c], i) for c, i in best.items()])
+        allows.append(mine)
+    allow_cats = np.array([[a.applies_to(c) for c in cat_ids] for a in ref.allow_all], dtype=np.bool_)
+    edges = [(1 if _is_word_char(p[0]) else 0) | (2 if _is_word_char(p[-1]) else 0) for p in ref.patterns]
+    return automaton.CompiledAutomaton([*ref.patterns, *extra], candidates + [[] for _ in extra],
+                                       [*edges, *(0 for _ in extra)], allows + [[] for _ in extra], ref.owner,
+                                       allow_cats.reshape(len(ref.allow_all), len(cat_ids)), entry_cat)
+
+
+def assert_same_automaton(got: automaton.CompiledAutomaton, want: automaton.CompiledAutomaton) -> None:
+    mine, theirs = vars(got), vars(want)
+    assert mine.keys() == theirs.keys()
+    for name, value in theirs.items():
+        if isinstance(value, np.ndarray):
+            assert mine[name].dtype == value.dtype and np.array_equal(mine[name], value), name
+        else:
+            assert mine[name] == value, name
+
+
+def assert_same_build(det: LexiconDetector, extra: Sequence[str] = ()) -> None:
+    """Every table of ``det`` and its compiled automaton (alone, and merged with ``extra``) equal the reference."""
+    ref = reference_tables(det)
+    assert det._patterns == ref.patterns
+    assert [list(pl) for pl in det._payloads] == ref.payloads
+    assert det._allow_all == ref.allow_all and det._allow_owner == ref.owner
+    assert det._char_len == [len(p) for p in ref.patterns]
+    assert det._max_len == max((len(p) for p in ref.patterns), default=0)
+    assert det._edges == [(1 if _is_word_char(p[0]) else 0) | (2 if _is_word_char(p[-1]) else 0)
+                          for p in ref.patterns]
+    assert det._allow_span == max((len(_utf8(p)) for p, pl in zip(ref.patterns, ref.payloads, strict=True)
+                                   if any(kind == _ALLOW for kind, _ in pl)), default=0)
+    cats, sevs = [e.category for e in det.entries], [e.severity for e in det.entries]
+    assert det._single == [(pl[0][0], pl[0][1], cats[pl[0][1]], sevs[pl[0][1]])
+                           if len(pl) == 1 and pl[0][0] != _ALLOW else None for pl in ref.payloads]
+    if not ref.patterns:
+        return
+    det.compile_kernel()
+    assert det._compiled is not None
+    assert_same_automaton(det._compiled, reference_automaton(det, ref))
+    merged, numbers = det.merged_with(extra)
+    number = {p: i for i, p in enumerate(ref.patterns)}
+    more: list[str] = []
+    for p in extra:
+        if p not in number:
+            number[p] = len(ref.patterns) + len(more)
+            more.append(p)
+    assert numbers == [number[p] for p in extra]
+    assert_same_automaton(merged, reference_automaton(det, ref, more))
 
 
 # ---- pinyin spellings -------------------------------------------------------------------------------
@@ -87,3 +217,75 @@ def test_pinyin_variants_of_the_shipped_lexicon_equal_the_definition() -> None:
         for n in (2, 4):
             got = pinyin_variants(e.term, n)
             assert got == reference_variants(e.term, n, pinyin_module._split), e.term
+
+
+# ---- whole lexicons -------------------------------------------------------------------------------
+
+def test_the_shipped_lexicon_compiles_as_the_reference_does() -> None:
+    data = load_default_data()
+    det = LexiconDetector(data.entries, load_pack("cn-genai").normalisation, data.allow, compiled=False)
+    from hegui.detect.combo import ComboDetector
+
+    rules = ComboDetector.default()
+    assert_same_build(det, rules._patterns)
+
+
+PIECES = st.sampled_from([*HAN, "炸药", "kill", "ki", "a", "1", " ", "Ｋ", "ß", "\u200b", "😀", "zha", "yao"])
+TERMS = st.lists(PIECES, min_size=1, max_size=4).map("".join).filter(lambda t: bool(t.strip()))
+CATS = st.sampled_from(["A1.4", "A1.6", "A1.8", "A2.1", "J"])
+# often a few terms only, so that one pattern has entries of several risks in any order
+ENTRIES = st.builds(LexiconEntry, st.one_of(TERMS, st.sampled_from(["炸药", "zhayao", "炸yao", "药"])), CATS,
+                    st.integers(1, 3),
+                    allow=st.lists(TERMS, max_size=2).map(tuple))
+ALLOWS = st.builds(AllowPhrase, TERMS, st.sampled_from(["*", "A1", "A1.8", "A2", "J"]))
+STEPS = st.builds(NormalisationSteps, pinyin=st.booleans(), pinyin_min_length=st.integers(2, 5),
+                  squash_repeats=st.booleans())
+
+
+@given(st.lists(ENTRIES, max_size=12), st.lists(ALLOWS, max_size=4), STEPS, st.lists(TERMS, max_size=5))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_lexicon_compiles_as_the_reference_does(entries: list[LexiconEntry], allow: list[AllowPhrase],
+                                                     steps: NormalisationSteps, extra: list[str]) -> None:
+    """Terms shared by several entries and risks, allow phrases that are also terms, merged patterns that
+    are already the lexicon's."""
+    det = LexiconDetector(entries + entries[:2], steps, allow, compiled=False)
+    canon = det.normalizer.canonical
+    assert_same_build(det, [canon(t) for t in extra] + det._patterns[:2])
+
+
+def test_risks_behind_one_pattern_keep_the_order_they_are_met_in() -> None:
+    """炸药's entries are met A1.8 first, though A1.4 has the lower risk number (first in the entries)."""
+    entries = [LexiconEntry("枪支", "A1.4"), LexiconEntry("炸药", "A1.8", 1), LexiconEntry("炸药", "A1.4", 2),
+               LexiconEntry("炸药", "A1.8", 3), LexiconEntry("炸药", "A1.4", 2)]
+    det = LexiconDetector(entries, compiled=False)
+    assert_same_build(det, ["配方", "炸药"])
+    compiled = det._compiled
+    assert compiled is not None
+    p = det._patterns.index("炸药")
+    rows = slice(compiled.cand_off[p], compiled.cand_off[p + 1])
+    assert compiled.cand_idx[rows].tolist() == [3, 2]  # A1.8: the most severe; A1.4: the first of two equal
+
+
+# ---- the automaton's helpers ------------------------------------------------------------------------
+
+@given(st.lists(st.text(st.sampled_from(["a", "Z", "0", "é", "炸", "😀", "\x7f", "\x80"]), max_size=5), max_size=20))
+@settings(max_examples=300, deadline=None)
+def test_alphabet_and_pattern_order_equal_their_definitions(patterns: list[str]) -> None:
+    cps, plen = automaton.pattern_codepoints(patterns)
+    assert cps.tolist() == [ord(c) for p in patterns for c in p] and plen.tolist() == [len(p) for p in patterns]
+    assert automaton._alphabet(cps).tolist() == np.unique(cps).tolist()
+    offs = np.zeros(len(patterns) + 1, dtype=np.int64)
+    np.cumsum(plen, out=offs[1:])
+    want = np.argsort(np.fromiter(map(str.isascii, patterns), dtype=np.bool_, count=len(patterns)), kind="stable")
+    got = automaton._pattern_order(cps, offs)
+    assert got.dtype == np.int64 and got.tolist() == want.tolist()
+
+
+def test_an_automaton_from_arrays_equals_one_from_rows() -> None:
+    patterns = ["炸药", "ab", "b", "炸"]
+    rows: tuple[Any, ...] = ([[(0, 0)], [(1, 1), (0, 2)], [], [(0, 0)]], [0, 3, 2, 0], [[], [], [0], []], [-1],
+                             np.ones((1, 2), dtype=np.bool_), [0, 1, 0])
+    cps, plen = automaton.pattern_codepoints(patterns)
+    arrays = automaton.CompiledAutomaton.from_arrays(cps, plen, automaton._csr(rows[0]), np.array(rows[1]),
+                                                     automaton._flat(rows[2]), *rows[3:])
+    assert_same_automaton(arrays, automaton.CompiledAutomaton(patterns, *rows))

@@ -38,25 +38,25 @@ def test_the_shipped_table_is_used_and_covers_every_default_term_with_han() -> N
     assert han_terms and han_terms <= table.keys()
 
 
-def compiled() -> dict[str, list[tuple[int, int]]]:
+def compiled() -> dict[str, tuple[tuple[int, int], ...]]:
     """The default lexicon's automaton keys with their payloads."""
     lx = LexiconDetector(DEFAULT.entries, load_pack("cn-genai").normalisation, DEFAULT.allow)
     return dict(zip(lx._patterns, lx._payloads, strict=True))
 
 
 @pytest.fixture(scope="module")
-def fast() -> dict[str, list[tuple[int, int]]]:
+def fast() -> dict[str, tuple[tuple[int, int], ...]]:
     return compiled()
 
 
 def test_default_lexicon_from_the_table_equals_one_compiled_with_live_pypinyin(
-        fast: dict[str, list[tuple[int, int]]], monkeypatch: pytest.MonkeyPatch) -> None:
+        fast: dict[str, tuple[tuple[int, int], ...]], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pinyin_module, "shipped_syllables", dict)
     assert compiled() == fast
 
 
 def test_default_lexicon_normalised_in_one_pass_equals_one_normalised_pattern_by_pattern(
-        fast: dict[str, list[tuple[int, int]]], monkeypatch: pytest.MonkeyPatch) -> None:
+        fast: dict[str, tuple[tuple[int, int], ...]], monkeypatch: pytest.MonkeyPatch) -> None:
     def one_by_one(n: Normalizer, texts: Iterable[str]) -> dict[str, str]:
         return {t: n.canonical(t) for t in texts}
 

@@ -521,15 +521,33 @@ class CompiledAutomaton:
         with a Latin letter or digit; ``allows[p]``: allow phrases behind ``p``; ``allow_owner[a]``:
         the entry an entry's own allow phrase belongs to, else -1, and then ``allow_cats[a, risk]``
         says whether it applies to that risk; ``entry_cat[e]``: risk id of entry ``e``."""
-        joined = "".join(patterns)
-        cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        alphabet = np.unique(cps)  # sorted: ASCII first (``nlatin``)
+        cps, plen = pattern_codepoints(patterns)
+        self._setup(cps, plen, _csr(candidates), np.array(edges, dtype=_I64), _flat(allows), allow_owner,
+                    allow_cats, entry_cat)
+
+    @classmethod
+    def from_arrays(cls, cps: npt.NDArray[np.uint32], plen: npt.NDArray[np.int64], candidates: Csr,
+                    edges: npt.NDArray[np.int64], allows: Flat, allow_owner: Sequence[int] | npt.NDArray[np.int64],
+                    allow_cats: npt.NDArray[np.bool_], entry_cat: Sequence[int] | npt.NDArray[np.int64]
+                    ) -> CompiledAutomaton:
+        """The constructor's automaton from arrays already in its terms (``pattern_codepoints``, ``_csr``,
+        ``_flat``): a lexicon prepares them once, with numpy, for both the automaton it compiles and the
+        one merged with the proximity rules, instead of a Python list per pattern each time."""
+        self = cls.__new__(cls)
+        self._setup(cps, plen, candidates, edges, allows, allow_owner, allow_cats, entry_cat)
+        return self
+
+    def _setup(self, cps: npt.NDArray[np.uint32], plen: npt.NDArray[np.int64], candidates: Csr,
+               edges: npt.NDArray[np.int64], allows: Flat, allow_owner: Sequence[int] | npt.NDArray[np.int64],
+               allow_cats: npt.NDArray[np.bool_], entry_cat: Sequence[int] | npt.NDArray[np.int64]) -> None:
+        """Pattern ``p`` is ``cps[sum(plen[:p]):sum(plen[:p + 1])]``."""
+        alphabet = _alphabet(cps)  # sorted: ASCII first (``nlatin``)
         self.symlut = np.zeros(int(alphabet[-1]) + 1 if len(alphabet) else 1, dtype=_I32)
         self.symlut[alphabet] = np.arange(1, len(alphabet) + 1, dtype=_I32)
         self.nsym = len(alphabet) + 1
         syms = self.symlut[cps]
-        self.plen = np.fromiter(map(len, patterns), dtype=_I64, count=len(patterns))
-        offs = np.zeros(len(patterns) + 1, dtype=_I64)
+        self.plen = plen
+        offs = np.zeros(len(plen) + 1, dtype=_I64)
         np.cumsum(self.plen, out=offs[1:])
         size = 1 << max(4, int(2 * len(syms) + 1).bit_length())
         keys = np.full(size, -1, dtype=_I64)
@@ -537,10 +555,7 @@ class CompiledAutomaton:
         self.root = np.zeros(self.nsym, dtype=_I32)
         nmax = len(syms) + 1
         out, fail, dlink, depth, parent, via = (np.zeros(nmax, dtype=_I32) for _ in range(6))
-        # patterns with a non-ASCII character first: the states a Chinese text walks through are then
-        # numbered together, and their links lie close in memory
-        porder = np.argsort(np.fromiter(map(str.isascii, patterns), dtype=np.bool_, count=len(patterns)),
-                            kind="stable").astype(_I64)
+        porder = _pattern_order(cps, offs)
         nstates = _COMPILED["build"](syms, offs, porder, self.nsym, 64 - (size.bit_length() - 1), keys, vals,
                                      self.root, out, fail, dlink, depth, parent, via)
         del keys, vals
@@ -558,9 +573,9 @@ class CompiledAutomaton:
         self.fail = fail[:nstates].copy()
         self.out, self.dlink = out[:nstates].copy(), dlink[:nstates].copy()
         self.emit = np.where(self.out >= 0, np.arange(nstates, dtype=_I32), self.dlink).astype(_I32)
-        self.edges = np.array(edges, dtype=_I64)
-        self.cand_off, self.cand_cat, self.cand_idx = _csr(candidates)
-        self.allow_off, self.allow_ai = _flat(allows)
+        self.edges = edges
+        self.cand_off, self.cand_cat, self.cand_idx = candidates
+        self.allow_off, self.allow_ai = allows
         self.allow_owner = np.array(allow_owner, dtype=_I64) if len(allow_owner) else np.full(1, -1, dtype=_I64)
         self.allow_cats = allow_cats if allow_cats.size else np.zeros((1, 1), dtype=np.bool_)
         self.entry_cat = np.array(entry_cat, dtype=_I64) if len(entry_cat) else np.zeros(1, dtype=_I64)
@@ -618,7 +633,33 @@ class GroupFilter:
         self.full = np.array(full, dtype=_I64) if len(full) else np.zeros(1, dtype=_I64)
 
 
-def _flat(rows: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+#: rows of pairs as (offsets, first items, second items); rows of ints as (offsets, items): see ``_csr``, ``_flat``
+Csr = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+Flat = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def pattern_codepoints(patterns: Sequence[str]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """The code points of ``patterns`` end to end, and each pattern's length (``from_arrays``'s ``cps``/``plen``)."""
+    cps = np.frombuffer("".join(patterns).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return cps, np.fromiter(map(len, patterns), dtype=_I64, count=len(patterns))
+
+
+def _alphabet(cps: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+    """The distinct code points of ``cps``, sorted (``np.unique``): a count per code point is several times
+    cheaper than sorting the ~800k code points of a large lexicon."""
+    return np.flatnonzero(np.bincount(cps)) if len(cps) else np.zeros(0, dtype=_I64)
+
+
+def _pattern_order(cps: npt.NDArray[np.uint32], offs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The patterns (``cps[offs[p]:offs[p + 1]]``) with a non-ASCII character first, else in order: the
+    states a Chinese text walks through are then numbered together, and their links lie close in memory.
+    Counted on the code points, not with ``str.isascii`` per pattern."""
+    wide = np.zeros(len(cps) + 1, dtype=_I64)
+    np.cumsum(cps >= 128, out=wide[1:])
+    return np.argsort(wide[offs[1:]] == wide[offs[:-1]], kind="stable").astype(_I64)
+
+
+def _flat(rows: Sequence[Sequence[int]]) -> Flat:
     """Rows of ints as (offsets, items)."""
     off = np.zeros(len(rows) + 1, dtype=_I64)
     np.cumsum(np.fromiter(map(len, rows), dtype=_I64, count=len(rows)), out=off[1:])
@@ -626,8 +667,7 @@ def _flat(rows: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64], npt.NDA
     return off, items if len(items) else np.zeros(1, dtype=_I64)
 
 
-def _csr(rows: Sequence[Sequence[tuple[int, int]]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                                           npt.NDArray[np.int64]]:
+def _csr(rows: Sequence[Sequence[tuple[int, int]]]) -> Csr:
     """Rows of pairs as (offsets, first items, second items)."""
     off = np.zeros(len(rows) + 1, dtype=_I64)
     np.cumsum(np.fromiter(map(len, rows), dtype=_I64, count=len(rows)), out=off[1:])

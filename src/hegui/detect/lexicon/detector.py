@@ -19,12 +19,14 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import ahocorasick_rs
 import numpy as np
+import numpy.typing as npt
 
 from hegui.detect.base import Direction, Finding
-from hegui.detect.lexicon.automaton import CompiledAutomaton
+from hegui.detect.lexicon.automaton import CompiledAutomaton, Csr, Flat, pattern_codepoints
 from hegui.detect.lexicon.entry import AllowPhrase, LexiconEntry
 from hegui.detect.lexicon.pinyin import pinyin_variants
 from hegui.policy.pack import NormalisationSteps
@@ -54,6 +56,18 @@ def _is_word_char(ch: str) -> bool:
 _UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
 #: per byte value: an ASCII letter or digit (the UTF-8 bytes of any other character are >= 0x80)
 _WORD_BYTE = bytes(1 if chr(b).isascii() and chr(b).isalnum() else 0 for b in range(256))
+
+
+def _word_code(cps: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+    """1 where the code point is an ASCII letter or digit (``_is_word_char``), else 0."""
+    return (((cps >= 48) & (cps <= 57)) | ((cps >= 65) & (cps <= 90)) | ((cps >= 97) & (cps <= 122))).astype(np.int64)
+
+
+def _utf8_lengths(cps: npt.NDArray[np.uint32], offs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Per pattern (``cps[offs[p]:offs[p + 1]]``) the length of ``_utf8`` of it (a lone surrogate: 3 bytes)."""
+    size = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000), out=size[1:])
+    return size[offs[1:]] - size[offs[:-1]]
 
 
 def _utf8(text: str) -> bytes:
@@ -96,10 +110,12 @@ class LexiconDetector:
         self.entries: tuple[LexiconEntry, ...] = tuple(entries)
         self.allow: tuple[AllowPhrase, ...] = tuple(allow)
         patterns: dict[str, int] = {}
-        # per pattern index: list of (kind, payload index)
-        payloads: list[list[tuple[int, int]]] = []
+        # per pattern index: its (kind, payload index) pairs; tuples, not lists: ~60k of them, and lists
+        # stay tracked by the garbage collector (whose full passes over a big heap cost more than the rest)
+        payloads: list[tuple[tuple[int, int], ...]] = []
         allow_list: list[AllowPhrase] = list(self.allow)
         owner: list[int] = [-1] * len(allow_list)  # entry index for an entry's own allow phrase, else -1
+        with_allow: list[int] = []  # the patterns with an allow phrase behind them
 
         def add(pattern: str, kind: int, idx: int) -> None:
             if not pattern:
@@ -107,11 +123,16 @@ class LexiconDetector:
             pi = patterns.get(pattern)
             if pi is None:
                 pi = patterns[pattern] = len(payloads)
-                payloads.append([])
-            if (kind, idx) not in payloads[pi]:
-                payloads[pi].append((kind, idx))
+                payloads.append(((kind, idx),))
+            elif (kind, idx) not in payloads[pi]:
+                payloads[pi] += ((kind, idx),)
+            else:
+                return
+            if kind == _ALLOW:
+                with_allow.append(pi)
 
-        spellings = ({e.term: pinyin_variants(e.term, self.steps.pinyin_min_length) for e in self.entries}
+        min_len = self.steps.pinyin_min_length
+        spellings = ({e.term: tuple(pinyin_variants(e.term, min_len)) for e in self.entries}
                      if self.steps.pinyin else {})
         # every string normalised in one pass (see hegui.text.batch), then looked up
         canon = canonical_forms(self.normalizer, [*(a.phrase for a in self.allow), *(e.term for e in self.entries),
@@ -125,7 +146,7 @@ class LexiconDetector:
             if self.steps.pinyin:
                 for v in spellings[e.term]:
                     nv = canon(v)
-                    if nv.isascii() and len(nv.replace(" ", "")) < self.steps.pinyin_min_length:
+                    if nv.isascii() and len(nv.replace(" ", "")) < min_len:
                         continue  # squashing can shorten a spelling (cccb → cb): check again
                     if nv != norm:
                         add(nv, _PINYIN, ei)
@@ -136,18 +157,28 @@ class LexiconDetector:
         self._allow_all = allow_list
         self._allow_owner = owner
         self._patterns: list[str] = list(patterns)
+        self._number = patterns  # pattern → its index (``merged_with``)
         self._payloads = payloads
         self._ac = (ahocorasick_rs.BytesAhoCorasick([_utf8(p) for p in self._patterns],
                                                     matchkind=ahocorasick_rs.MatchKind.Standard)
                     if self._patterns else None)
-        self._max_len = max((len(p) for p in self._patterns), default=0)
+        # per-pattern facts from the code points of all patterns at once (a Python loop per pattern costs more)
+        cps, plen = pattern_codepoints(self._patterns)
+        offs = np.zeros(len(plen) + 1, dtype=np.int64)
+        np.cumsum(plen, out=offs[1:])
+        self._max_len = int(plen.max()) if len(plen) else 0
         #: the longest allow phrase in UTF-8 bytes (``_resolve`` works in byte offsets)
-        self._allow_span = max((len(_utf8(p)) for p, pl in zip(self._patterns, payloads, strict=True)
-                                if any(kind == _ALLOW for kind, _ in pl)), default=0)
+        self._allow_span = int(_utf8_lengths(cps, offs)[with_allow].max()) if with_allow else 0
         #: per pattern: its length in characters (a hit's end is its start plus this)
-        self._char_len = [len(p) for p in self._patterns]
+        self._char_len: list[int] = plen.tolist()
         # bit 1: the pattern starts with a Latin letter/digit (needs a word boundary before), bit 2: ends with one
-        self._edges = [(1 if _is_word_char(p[0]) else 0) | (2 if _is_word_char(p[-1]) else 0) for p in self._patterns]
+        # (no pattern is empty: ``add`` skips those)
+        edges = (_word_code(cps[offs[:-1]]) | (_word_code(cps[offs[1:] - 1]) << 1)) if len(plen) else plen
+        self._edges: list[int] = edges.tolist()
+        #: the edges for the compiled automaton (with ``_prepared``, kept for ``merged_with``; the code points
+        #: are not: 3 MB for the default lexicon, and a millisecond or two to make again)
+        self._edge_arr = edges
+        self._prep: tuple[Csr, Flat, npt.NDArray[np.bool_], list[int]] | None = None
         self._rules = [e.rule for e in self.entries]
         self._cats = [e.category for e in self.entries]
         self._sevs = [e.severity for e in self.entries]
@@ -179,35 +210,60 @@ class LexiconDetector:
     def _compile(self, extra: Sequence[str] = ()) -> CompiledAutomaton:
         """The patterns and the resolution rules of ``_resolve`` in the compiled automaton's terms;
         ``extra``: more patterns to match, with no hits of this lexicon behind them (``merged_with``)."""
+        (cand_off, cand_cat, cand_idx), (allow_off, allow_ai), allow_cats, entry_cat = self._prepared()
+        cps, plen = pattern_codepoints([*self._patterns, *extra])
+        edges = self._edge_arr
+        if extra:  # rows with no candidates and no allow phrases
+            edges = np.concatenate([edges, np.zeros(len(extra), dtype=np.int64)])
+            cand_off = np.concatenate([cand_off, np.full(len(extra), cand_off[-1])])
+            allow_off = np.concatenate([allow_off, np.full(len(extra), allow_off[-1])])
+        return CompiledAutomaton.from_arrays(cps, plen, (cand_off, cand_cat, cand_idx), edges, (allow_off, allow_ai),
+                                             self._allow_owner, allow_cats, entry_cat)
+
+    def _prepared(self) -> tuple[Csr, Flat, npt.NDArray[np.bool_], list[int]]:
+        """The candidates, allow phrases, ``allow_cats`` and ``entry_cat`` of ``CompiledAutomaton``, computed
+        once (``compile_kernel`` and ``merged_with`` both need them) and with numpy: per pattern the most
+        severe entry of each risk behind it, risks in the order ``_resolve`` meets them, ties to the first
+        entry met; and the allow phrases behind it, in order."""
+        if self._prep is not None:
+            return self._prep
         cat_ids: dict[str, int] = {}
         entry_cat = [cat_ids.setdefault(c, len(cat_ids)) for c in self._cats]
-        candidates: list[list[tuple[int, int]]] = []
-        allows: list[list[int]] = []
-        cats, sevs = self._cats, self._sevs
-        for pl, one in zip(self._payloads, self._single, strict=True):
-            if one is not None:  # the common case: one term behind the pattern
-                candidates.append([(entry_cat[one[1]], one[1])])
-                allows.append([])
-                continue
-            best: dict[str, int] = {}  # per risk the most severe entry, risks in the order met (as ``_resolve``)
-            mine: list[int] = []
-            for kind, idx in pl:
-                if kind == _ALLOW:
-                    mine.append(idx)
-                    continue
-                cur = best.get(cats[idx])
-                if cur is None or sevs[idx] > sevs[cur]:
-                    best[cats[idx]] = idx
-            candidates.append([(cat_ids[c], i) for c, i in best.items()])
-            allows.append(mine)
-        by_scope: dict[str, list[bool]] = {}  # allow phrases share a handful of scopes: judge each scope once
+        npat = len(self._payloads)
+        count = np.fromiter(map(len, self._payloads), dtype=np.int64, count=npat)
+        flat = np.fromiter(chain.from_iterable(chain.from_iterable(self._payloads)), dtype=np.int64,
+                           count=2 * int(count.sum())).reshape(-1, 2)
+        pat = np.repeat(np.arange(npat, dtype=np.int64), count)  # payloads by pattern, in order
+        kind, idx = flat[:, 0], flat[:, 1]
+        is_allow = kind == _ALLOW
+        allow_off = np.zeros(npat + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pat[is_allow], minlength=npat), out=allow_off[1:])
+        allow_ai = idx[is_allow] if is_allow.any() else np.zeros(1, dtype=np.int64)
+        t_pat, t_idx = pat[~is_allow], idx[~is_allow]
+        t_cat = np.array(entry_cat, dtype=np.int64)[t_idx] if len(t_idx) else t_idx
+        t_sev = np.array(self._sevs, dtype=np.int64)[t_idx] if len(t_idx) else t_idx
+        group = t_pat * max(len(cat_ids), 1) + t_cat  # one per (pattern, risk)
+        pos = np.arange(len(t_idx), dtype=np.int64)
+        by_group = np.lexsort((pos, -t_sev, group))  # per group: the most severe, then the first met
+        g = group[by_group]
+        first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else pos
+        best = by_group[first]
+        met = np.minimum.reduceat(pos[by_group], first) if len(g) else pos  # where each group is first met
+        chosen = best[np.argsort(met, kind="stable")]  # groups in the order met: by pattern, then risk
+        cand_off = np.zeros(npat + 1, dtype=np.int64)
+        np.cumsum(np.bincount(t_pat[chosen], minlength=npat), out=cand_off[1:])
+        cands = ((cand_off, t_cat[chosen], t_idx[chosen]) if len(chosen)
+                 else (cand_off, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)))
+        scopes: dict[str, AllowPhrase] = {}  # allow phrases share a handful of scopes: judge each scope once
         for a in self._allow_all:
-            if a.scope not in by_scope:
-                by_scope[a.scope] = [a.applies_to(c) for c in cat_ids]
-        allow_cats = np.array([by_scope[a.scope] for a in self._allow_all], dtype=np.bool_)
-        return CompiledAutomaton([*self._patterns, *extra], candidates + [[] for _ in extra],
-                                 [*self._edges, *(0 for _ in extra)], allows + [[] for _ in extra],
-                                 self._allow_owner, allow_cats.reshape(len(self._allow_all), len(cat_ids)), entry_cat)
+            scopes.setdefault(a.scope, a)
+        scope_no = {scope: k for k, scope in enumerate(scopes)}
+        scope_of = [scope_no[a.scope] for a in self._allow_all]
+        judged = np.array([[a.applies_to(c) for c in cat_ids] for a in scopes.values()],
+                          dtype=np.bool_).reshape(len(scopes), len(cat_ids))
+        allow_cats = judged[np.array(scope_of, dtype=np.int64)].reshape(len(self._allow_all), len(cat_ids))
+        self._prep = (cands, (allow_off, allow_ai), allow_cats, entry_cat)
+        return self._prep
 
     def merged_with(self, patterns: Sequence[str]) -> tuple[CompiledAutomaton, list[int]]:
         """A compiled automaton over this lexicon's patterns and ``patterns`` (another detector's, over the
@@ -215,13 +271,12 @@ class LexiconDetector:
         automaton's number for ``patterns[j]``, so one scan serves both (``automaton.detect_batch``)."""
         if not kernel.loaded():
             raise RuntimeError("hegui.text.kernel.load() first")
-        number = {p: i for i, p in enumerate(self._patterns)}
-        extra: list[str] = []
+        base = self._number
+        number: dict[str, int] = {}  # the patterns not in this lexicon, numbered after its own
         for p in patterns:
-            if p not in number:
-                number[p] = len(self._patterns) + len(extra)
-                extra.append(p)
-        return self._compile(extra), [number[p] for p in patterns]
+            if p not in base and p not in number:
+                number[p] = len(self._patterns) + len(number)
+        return self._compile(list(number)), [base[p] if p in base else number[p] for p in patterns]
 
     @classmethod
     def from_entries(cls, entries: Iterable[LexiconEntry], steps: NormalisationSteps | None = None,
