@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 from hegui.detect.lexicon import AllowPhrase, LexiconDetector, LexiconEntry, automaton
 from hegui.detect.lexicon import pinyin as pinyin_module
 from hegui.detect.lexicon.detector import _ALLOW, _PINYIN, _TERM, _is_word_char, _utf8
+from hegui.detect.lexicon.entry import check_category, guess_lang
 from hegui.detect.lexicon.formats import load_default_data
 from hegui.detect.lexicon.pinyin import MAX_MIXED_CHARS, pinyin_variants
+from hegui.errors import InvalidInputError
 from hegui.policy.pack import NormalisationSteps, load_pack
 from hegui.text import kernel
 
@@ -264,6 +266,76 @@ def test_risks_behind_one_pattern_keep_the_order_they_are_met_in() -> None:
     p = det._patterns.index("炸药")
     rows = slice(compiled.cand_off[p], compiled.cand_off[p + 1])
     assert compiled.cand_idx[rows].tolist() == [3, 2]  # A1.8: the most severe; A1.4: the first of two equal
+
+
+# ---- entries -------------------------------------------------------------------------------------
+
+def reference_check_term(t: str, what: str = "term") -> str:
+    """``check_term`` as first written."""
+    t = t.strip()
+    if not t:
+        raise InvalidInputError(f"{what} is empty")
+    if any(c in t for c in "\t\r\n"):
+        raise InvalidInputError(f"{what} {t!r} contains a tab or line break")
+    if len(t) > 200:
+        raise InvalidInputError(f"{what} is longer than 200 characters")
+    return t
+
+
+def reference_entry(term: Any, category: Any, severity: Any, lang: Any, allow: Any) -> tuple[Any, ...]:
+    """``LexiconEntry``'s checks as first written: its fields, or the error's message."""
+    try:
+        term = reference_check_term(term)
+        check_category(category)
+        try:
+            sev = int(str(severity).strip())
+        except ValueError:
+            raise InvalidInputError(f"severity must be 1, 2 or 3, got {severity!r}") from None
+        if sev not in (1, 2, 3):
+            raise InvalidInputError(f"severity must be 1, 2 or 3, got {sev}")
+        lang = lang or guess_lang(term)
+        return (term, category, sev, lang, tuple(reference_check_term(a, "allow phrase") for a in allow))
+    except InvalidInputError as err:
+        return ("error", str(err))
+
+
+class Word(str):
+    """A str subclass: a checked term is a plain ``str`` again."""
+
+
+TEXT = st.text(st.sampled_from(["炸", "a", " ", "\t", "\n", "\u3000", "x"]), max_size=6)
+
+
+@given(st.one_of(TEXT, TEXT.map(Word), st.just("a" * 201)), st.sampled_from(["A1.4", "J", "A9", ""]),
+       st.one_of(st.integers(-1, 4), st.booleans(), st.sampled_from(["2", " 3 ", "x", 2.0, np.int64(2)])),
+       st.sampled_from(["", "zh", "en"]),
+       st.one_of(st.lists(TEXT, max_size=2), st.lists(TEXT, max_size=2).map(tuple), st.just("ab")))
+@settings(max_examples=500, deadline=None)
+def test_entries_are_checked_as_the_reference_checks_them(term: Any, category: str, severity: Any, lang: str,
+                                                          allow: Any) -> None:
+    want = reference_entry(term, category, severity, lang, allow)
+    try:
+        e = LexiconEntry(term, category, severity, lang, allow=allow)
+    except InvalidInputError as err:
+        assert want == ("error", str(err))
+        return
+    assert (e.term, e.category, e.severity, e.lang, e.allow) == want
+    assert type(e.term) is str and type(e.severity) is int and type(e.allow) is tuple
+    assert all(type(a) is str for a in e.allow)
+
+
+@given(st.one_of(TEXT, TEXT.map(Word), st.just("a" * 201)))
+@settings(max_examples=200, deadline=None)
+def test_allow_phrases_are_checked_as_the_reference_checks_them(phrase: str) -> None:
+    try:
+        want = reference_check_term(phrase, "allow phrase")
+    except InvalidInputError as err:
+        with pytest.raises(InvalidInputError) as got:
+            AllowPhrase(phrase)
+        assert str(got.value) == str(err)
+        return
+    a = AllowPhrase(phrase)
+    assert a.phrase == want and type(a.phrase) is str
 
 
 # ---- the automaton's helpers ------------------------------------------------------------------------
