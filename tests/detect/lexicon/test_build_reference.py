@@ -361,3 +361,13 @@ def test_an_automaton_from_arrays_equals_one_from_rows() -> None:
     arrays = automaton.CompiledAutomaton.from_arrays(cps, plen, automaton._csr(rows[0]), np.array(rows[1]),
                                                      automaton._flat(rows[2]), *rows[3:])
     assert_same_automaton(arrays, automaton.CompiledAutomaton(patterns, *rows))
+
+
+@given(st.lists(st.integers(0, 60), max_size=300), st.integers(0, 20))
+@settings(max_examples=300, deadline=None)
+def test_states_by_depth_are_a_stable_sort(depths: list[int], unused: int) -> None:
+    """``_build``'s breadth-first order (``_by_depth``, compiled) equals ``np.argsort(kind="stable")`` on the
+    states it has, whatever lies beyond them."""
+    depth = np.array([*depths, *([7] * unused)], dtype=np.int32)
+    got = automaton._by_depth(depth, len(depths))
+    assert got.tolist() == np.argsort(depth[:len(depths)], kind="stable").tolist()

@@ -48,6 +48,25 @@ def _lookup(keys: Any, vals: Any, shift: int, key: int) -> int:
         h = (h + np.uint64(1)) & mask
 
 
+def _by_depth(depth: Any, nstates: int) -> Any:
+    """The states by depth, each depth in state order (a stable ``argsort`` of ``depth[:nstates]``), by
+    counting: depths are few (the longest pattern), and a sort of ~300k states cost more than the trie."""
+    deepest = 0
+    for s in range(nstates):
+        deepest = max(deepest, depth[s])
+    start = np.zeros(deepest + 2, dtype=np.int64)
+    for s in range(nstates):
+        start[depth[s] + 1] += 1
+    for d in range(1, deepest + 2):
+        start[d] += start[d - 1]
+    order = np.empty(nstates, dtype=np.int64)
+    for s in range(nstates):
+        d = depth[s]
+        order[start[d]] = s
+        start[d] += 1
+    return order
+
+
 def _build(syms: Any, offs: Any, porder: Any, nsym: int, shift: int, keys: Any, vals: Any, root: Any, out: Any,
            fail: Any, dlink: Any, depth: Any, parent: Any, via: Any) -> int:
     """Trie of the patterns (``syms[offs[p]:offs[p + 1]]``, symbols ≥ 1), then failure and dictionary
@@ -89,7 +108,7 @@ def _build(syms: Any, offs: Any, porder: Any, nsym: int, shift: int, keys: Any, 
                 nstates += 1
             s = nxt
         out[s] = p
-    order = np.argsort(depth[:nstates], kind="mergesort")
+    order = _by_depth(depth, nstates)
     fail[0] = 0
     dlink[0] = -1
     for o in range(1, nstates):
@@ -485,6 +504,7 @@ def load() -> None:
         return
     g = globals()
     g["_lookup"] = njit(_lookup)  # the kernels below call the compiled ones
+    g["_by_depth"] = njit(_by_depth)
     g["_scan"] = njit(_scan)
     g["_resolve"] = njit(_resolve)
     g["_scan_packed"] = njit(_scan_packed)
