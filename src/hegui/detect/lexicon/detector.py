@@ -140,16 +140,23 @@ class LexiconDetector:
                                                   *(p for e in self.entries for p in e.allow)]).__getitem__
         for ai, a in enumerate(self.allow):
             add(canon(a.phrase), _ALLOW, ai)
+        get = patterns.get
         for ei, e in enumerate(self.entries):
             norm = canon(e.term)
             add(norm, _TERM, ei)
-            if self.steps.pinyin:
+            if self.steps.pinyin:  # ``add`` inlined (most patterns are spellings), one payload tuple per entry
+                mine = (_PINYIN, ei)
+                alone = (mine,)
                 for v in spellings[e.term]:
                     nv = canon(v)
-                    if nv.isascii() and len(nv.replace(" ", "")) < min_len:
+                    if nv == norm or (nv.isascii() and len(nv) - nv.count(" ") < min_len):
                         continue  # squashing can shorten a spelling (cccb → cb): check again
-                    if nv != norm:
-                        add(nv, _PINYIN, ei)
+                    pi = get(nv)
+                    if pi is None:
+                        patterns[nv] = len(payloads)
+                        payloads.append(alone)
+                    elif mine not in payloads[pi]:
+                        payloads[pi] += alone
             for phrase in e.allow:
                 add(canon(phrase), _ALLOW, len(allow_list))
                 allow_list.append(AllowPhrase(phrase, e.category, e.source))
