@@ -128,21 +128,39 @@ def test_shipped_lexicon_findings_equal_the_python_path() -> None:
         assert compiled.detect(text) == python.detect(_fresh(text)), text
 
 
-@given(st.lists(st.text(alphabet="abc", min_size=1, max_size=5), min_size=1, max_size=30, unique=True),
-       st.text(alphabet="abcd", max_size=80))
-@settings(max_examples=300, deadline=None)
-def test_raw_matches_equal_ahocorasick_rs_overlapping(patterns: list[str], text: str) -> None:
-    """Failure and dictionary links on a small alphabet, where patterns overlap each other heavily."""
+def _raw_matches(patterns: list[str], text: str) -> list[tuple[int, int]]:
     aut = automaton.CompiledAutomaton(patterns, [[(0, i)] for i in range(len(patterns))], [0] * len(patterns),
                                       [[] for _ in patterns], [], np.zeros((0, 0), dtype=np.bool_), [0])
     t = np.array([ord(c) for c in text], dtype=np.uint32)
     m_pat = np.empty(len(text) * 6 + 1, dtype=np.int64)
     m_end = np.empty(len(text) * 6 + 1, dtype=np.int64)
     k = automaton._scan(t, aut.symlut, aut.nsym, aut.nlatin, aut.shift_l, aut.base_l, aut.shift_o, aut.table,
-                        aut.root, aut.fail, aut.emit, aut.out, aut.dlink, m_pat, m_end)
-    mine = list(zip(m_pat[:k].tolist(), m_end[:k].tolist(), strict=True))
+                        aut.root, aut.fail, aut.emit, aut.out, aut.dlink, aut.anchor, m_pat, m_end)
+    return list(zip(m_pat[:k].tolist(), m_end[:k].tolist(), strict=True))
+
+
+@given(st.lists(st.text(alphabet="αβγ", min_size=1, max_size=5), min_size=1, max_size=30, unique=True),
+       st.text(alphabet="αβγδ", max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_raw_matches_equal_ahocorasick_rs_overlapping(patterns: list[str], text: str) -> None:
+    """Failure and dictionary links on a small alphabet, where patterns overlap each other heavily (no
+    Latin letters or digits: nothing is dropped for starting inside a word)."""
     ref = ahocorasick_rs.AhoCorasick(patterns)
-    assert mine == [(p, e) for p, _s, e in ref.find_matches_as_indexes(text, overlapping=True)]  # in its order
+    assert _raw_matches(patterns, text) == [(p, e) for p, _s, e in ref.find_matches_as_indexes(text, overlapping=True)]
+
+
+@given(st.lists(st.text(alphabet="ab1 -中", min_size=1, max_size=5), min_size=1, max_size=30, unique=True),
+       st.text(alphabet="ab1c -中", max_size=80))
+@settings(max_examples=500, deadline=None)
+def test_raw_matches_keep_every_match_that_starts_a_word(patterns: list[str], text: str) -> None:
+    """With Latin letters and digits: every match of ``ahocorasick_rs`` (in its order) that does not start
+    with a letter or digit right after one — the only ones the edge tests keep — and nothing else."""
+    ref = ahocorasick_rs.AhoCorasick(patterns).find_matches_as_indexes(text, overlapping=True)
+    mine = _raw_matches(patterns, text)
+    assert set(mine) <= {(p, e) for p, _s, e in ref}
+    live = [(p, e) for p, s, e in ref if not (s > 0 and text[s].isascii() and text[s].isalnum()
+                                                and text[s - 1].isascii() and text[s - 1].isalnum())]
+    assert [m for m in mine if m in set(live)] == live
 
 
 def test_more_matches_than_the_first_buffer_holds_are_all_found() -> None:

@@ -68,11 +68,11 @@ def _by_depth(depth: Any, nstates: int) -> Any:
 
 
 def _build(syms: Any, offs: Any, porder: Any, nsym: int, shift: int, keys: Any, vals: Any, root: Any, out: Any,
-           fail: Any, dlink: Any, depth: Any, parent: Any, via: Any) -> int:
+           fail: Any, dlink: Any, depth: Any, parent: Any, via: Any, lead: Any) -> int:
     """Trie of the patterns (``syms[offs[p]:offs[p + 1]]``, symbols ≥ 1), then failure and dictionary
     links in breadth-first order. Arrays are sized for one state per symbol plus the root; returns
     the number of states. ``keys``/``vals`` is the build's own transition table (``_pack`` makes the
-    one ``_find`` reads)."""
+    one ``_find`` reads); ``lead[s]``: the first symbol of state ``s``'s string."""
     mask = np.uint64(keys.shape[0] - 1)
     npat = offs.shape[0] - 1
     nstates = 1
@@ -105,6 +105,7 @@ def _build(syms: Any, offs: Any, porder: Any, nsym: int, shift: int, keys: Any, 
                 parent[nxt] = s
                 via[nxt] = y
                 depth[nxt] = depth[s] + 1
+                lead[nxt] = y if s == 0 else lead[s]
                 nstates += 1
             s = nxt
         out[s] = p
@@ -150,12 +151,26 @@ def _pack(parent: Any, via: Any, nstates: int, nsym: int, nlatin: int, shift_l: 
         table[h] = ((key + np.uint64(1)) << np.uint64(24)) | np.uint64(c)
 
 
+def _alnum(c: Any) -> bool:
+    """An ASCII letter or digit (a word character for the edge tests)."""
+    return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122)
+
+
 def _scan(t: Any, symlut: Any, nsym: int, nlatin: int, shift_l: int, base_l: int, shift_o: int, table: Any,
-          root: Any, fail: Any, emit: Any, out: Any, dlink: Any, m_pat: Any, m_end: Any) -> int:
+          root: Any, fail: Any, emit: Any, out: Any, dlink: Any, anchor: Any, m_pat: Any, m_end: Any) -> int:
     """Overlapping matches of ``t``: (pattern, end) into ``m_pat``/``m_end`` as far as they reach; returns
     how many there are (more than fit: the caller scans again with room for all). Growing the arrays
     here instead would make the whole loop about twice as slow (the compiled code then reloads them
-    on every step)."""
+    on every step).
+
+    A pattern that starts with a Latin letter or digit matches only where a word starts (every caller
+    drops the others: ``_resolve``'s and the proximity rules' edge tests), so the scan follows no
+    partial match that starts inside a word: ``anchor[s]`` is the depth of state ``s`` when its string
+    starts with one (else 0), and such a state whose string starts right after a letter or digit gives
+    way to its failure state, as far as needed. The state is then the longest suffix that can still be
+    part of a live match, which is all later matches need; what it emits is every live match and fewer
+    of the others. In Latin text full of pinyin-like syllables this keeps the automaton at its root
+    inside words (one table look-up per character) instead of walking chains of failure links."""
     cap = m_pat.shape[0]
     mask_l = np.uint64(table.shape[0] - base_l - 1)
     mask_o = np.uint64(base_l - 1)
@@ -171,6 +186,8 @@ def _scan(t: Any, symlut: Any, nsym: int, nlatin: int, shift_l: int, base_l: int
         if y == 0:
             s = 0
             continue
+        if s == 0 and i > 0 and _alnum(c) and _alnum(t[i - 1]):
+            continue  # a match starting here would start inside a word
         if y <= nlatin:  # the Latin half of the table, or the other
             shift, mask, base = np.uint64(shift_l), mask_l, np.uint64(base_l)
         else:
@@ -195,6 +212,11 @@ def _scan(t: Any, symlut: Any, nsym: int, nlatin: int, shift_l: int, base_l: int
                 s = nxt
                 break
             s = fail[s]
+        while s != 0:  # a partial match starting inside a word: its failure state instead
+            a = anchor[s]
+            if a == 0 or a > i or not _alnum(t[i - a]):
+                break
+            s = fail[s]
         if s == 0:
             continue
         o = emit[s]
@@ -208,7 +230,8 @@ def _scan(t: Any, symlut: Any, nsym: int, nlatin: int, shift_l: int, base_l: int
 
 
 def _find(t: Any, start: Any, end: Any, symlut: Any, nsym: int, nlatin: int, shift_l: int, base_l: int,
-          shift_o: int, table: Any, root: Any, fail: Any, emit: Any, out: Any, dlink: Any, plen: Any, edges: Any,
+          shift_o: int, table: Any, root: Any, fail: Any, emit: Any, out: Any, dlink: Any, anchor: Any, plen: Any,
+          edges: Any,
           cand_off: Any, cand_cat: Any, cand_idx: Any, allow_off: Any, allow_ai: Any, allow_owner: Any,
           allow_cats: Any, entry_cat: Any, ncats: int, aspan: int) -> Any:
     """Live hits of the canonical code points ``t`` as rows ``(entry, original start, original end)``, in
@@ -218,11 +241,13 @@ def _find(t: Any, start: Any, end: Any, symlut: Any, nsym: int, nlatin: int, shi
     room = max(256, n >> 3)  # matches are rarer than one per eight characters in all but contrived text
     m_pat = np.empty(room, dtype=np.int64)
     m_end = np.empty(room, dtype=np.int64)
-    nm = _scan(t, symlut, nsym, nlatin, shift_l, base_l, shift_o, table, root, fail, emit, out, dlink, m_pat, m_end)
+    nm = _scan(t, symlut, nsym, nlatin, shift_l, base_l, shift_o, table, root, fail, emit, out, dlink, anchor, m_pat,
+               m_end)
     if nm > m_pat.shape[0]:
         m_pat = np.empty(nm, dtype=np.int64)
         m_end = np.empty(nm, dtype=np.int64)
-        _scan(t, symlut, nsym, nlatin, shift_l, base_l, shift_o, table, root, fail, emit, out, dlink, m_pat, m_end)
+        _scan(t, symlut, nsym, nlatin, shift_l, base_l, shift_o, table, root, fail, emit, out, dlink, anchor, m_pat,
+              m_end)
     return _resolve(t, start, end, m_pat, m_end, nm, plen, edges, cand_off, cand_cat, cand_idx, allow_off, allow_ai,
                     allow_owner, allow_cats, entry_cat, ncats, aspan)
 
@@ -314,31 +339,31 @@ def _resolve(t: Any, start: Any, end: Any, m_pat: Any, m_end: Any, nm: int, plen
 
 #: ``meta`` of ``_find_packed``: scalars, then the bounds of the arrays packed in ``i32`` and ``i64``
 _M_NSYM, _M_NLATIN, _M_SHIFT_L, _M_BASE_L, _M_SHIFT_O, _M_NCATS, _M_ASPAN = range(7)
-_M_I32 = 7  # 7 bounds: symlut, root, fail, emit, out, dlink
-_M_I64 = 14  # 10 bounds: plen, edges, cand_off, cand_cat, cand_idx, allow_off, allow_ai, allow_owner, entry_cat
+_M_I32 = 7  # 8 bounds: symlut, root, fail, emit, out, dlink, anchor
+_M_I64 = 15  # 10 bounds: plen, edges, cand_off, cand_cat, cand_idx, allow_off, allow_ai, allow_owner, entry_cat
 
 
 def _find_packed(t: Any, start: Any, end: Any, i32: Any, i64: Any, table: Any, allow_cats: Any, meta: Any) -> Any:
     """``_find`` with the automaton's arrays packed into a few arguments: a call costs ~60 ns per array
     argument to type, so 26 of them cost more than scanning a 100-character text. ``i32``/``i64`` hold
     the arrays end to end, ``meta`` the scalars and the bounds."""
-    b = meta[_M_I32:_M_I32 + 7]
+    b = meta[_M_I32:_M_I32 + 8]
     c = meta[_M_I64:_M_I64 + 10]
     return _find(t, start, end, i32[b[0]:b[1]], meta[_M_NSYM], meta[_M_NLATIN], meta[_M_SHIFT_L],
                  meta[_M_BASE_L], meta[_M_SHIFT_O], table, i32[b[1]:b[2]], i32[b[2]:b[3]], i32[b[3]:b[4]],
-                 i32[b[4]:b[5]], i32[b[5]:b[6]], i64[c[0]:c[1]], i64[c[1]:c[2]], i64[c[2]:c[3]], i64[c[3]:c[4]],
-                 i64[c[4]:c[5]], i64[c[5]:c[6]], i64[c[6]:c[7]], i64[c[7]:c[8]], allow_cats, i64[c[8]:c[9]],
-                 meta[_M_NCATS], meta[_M_ASPAN])
+                 i32[b[4]:b[5]], i32[b[5]:b[6]], i32[b[6]:b[7]], i64[c[0]:c[1]], i64[c[1]:c[2]], i64[c[2]:c[3]],
+                 i64[c[3]:c[4]], i64[c[4]:c[5]], i64[c[5]:c[6]], i64[c[6]:c[7]], i64[c[7]:c[8]], allow_cats,
+                 i64[c[8]:c[9]], meta[_M_NCATS], meta[_M_ASPAN])
 
 
 def _scan_packed(t: Any, i32: Any, table: Any, meta: Any, room: int) -> Any:
     """Every raw match of ``t`` as ``(m_pat, m_end, count)``, the automaton's arrays packed as for
     ``_find_packed``; ``room``: the first guess at the count (a second scan when more arrive)."""
-    b = meta[_M_I32:_M_I32 + 7]
+    b = meta[_M_I32:_M_I32 + 8]
     m_pat = np.empty(room, dtype=np.int64)
     m_end = np.empty(room, dtype=np.int64)
     scan = (t, i32[b[0]:b[1]], meta[_M_NSYM], meta[_M_NLATIN], meta[_M_SHIFT_L], meta[_M_BASE_L], meta[_M_SHIFT_O],
-            table, i32[b[1]:b[2]], i32[b[2]:b[3]], i32[b[3]:b[4]], i32[b[4]:b[5]], i32[b[5]:b[6]])
+            table, i32[b[1]:b[2]], i32[b[2]:b[3]], i32[b[3]:b[4]], i32[b[4]:b[5]], i32[b[5]:b[6]], i32[b[6]:b[7]])
     nm = _scan(*scan, m_pat, m_end)
     if nm > room:
         m_pat = np.empty(nm, dtype=np.int64)
@@ -505,6 +530,7 @@ def load() -> None:
     g = globals()
     g["_lookup"] = njit(_lookup)  # the kernels below call the compiled ones
     g["_by_depth"] = njit(_by_depth)
+    g["_alnum"] = njit(_alnum)
     g["_scan"] = njit(_scan)
     g["_resolve"] = njit(_resolve)
     g["_scan_packed"] = njit(_scan_packed)
@@ -574,10 +600,10 @@ class CompiledAutomaton:
         vals = np.zeros(size, dtype=_I32)
         self.root = np.zeros(self.nsym, dtype=_I32)
         nmax = len(syms) + 1
-        out, fail, dlink, depth, parent, via = (np.zeros(nmax, dtype=_I32) for _ in range(6))
+        out, fail, dlink, depth, parent, via, lead = (np.zeros(nmax, dtype=_I32) for _ in range(7))
         porder = _pattern_order(cps, offs)
         nstates = _COMPILED["build"](syms, offs, porder, self.nsym, 64 - (size.bit_length() - 1), keys, vals,
-                                     self.root, out, fail, dlink, depth, parent, via)
+                                     self.root, out, fail, dlink, depth, parent, via, lead)
         del keys, vals
         if nstates >= 1 << 24 or nstates * self.nsym >= 1 << 39:
             raise ValueError("lexicon too large for the compiled automaton")
@@ -600,7 +626,14 @@ class CompiledAutomaton:
         self.allow_cats = allow_cats if allow_cats.size else np.zeros((1, 1), dtype=np.bool_)
         self.entry_cat = np.array(entry_cat, dtype=_I64) if len(entry_cat) else np.zeros(1, dtype=_I64)
         self.ncats = max(int(self.entry_cat.max()) + 1, 1)
-        i32 = [self.symlut, self.root, self.fail, self.emit, self.out, self.dlink]
+        # a state whose string starts with a Latin letter or digit: its depth (``_scan`` drops it where that
+        # string would start inside a word), else 0
+        word_sym = np.zeros(self.nsym, dtype=np.bool_)
+        word_sym[1:] = ((alphabet >= 48) & (alphabet <= 57)) | ((alphabet >= 65) & (alphabet <= 90)) \
+            | ((alphabet >= 97) & (alphabet <= 122))
+        self.anchor = np.where(word_sym[lead[:nstates]], depth[:nstates], 0).astype(_I32)
+        self.anchor[0] = 0
+        i32 = [self.symlut, self.root, self.fail, self.emit, self.out, self.dlink, self.anchor]
         i64 = [self.plen, self.edges, self.cand_off, self.cand_cat, self.cand_idx, self.allow_off, self.allow_ai,
                self.allow_owner, self.entry_cat]
         self._i32 = np.concatenate(i32).astype(_I32)
@@ -610,7 +643,7 @@ class CompiledAutomaton:
         aspan = int(self.plen[with_allow].max()) if with_allow.any() else 0
         meta[_M_NSYM:_M_ASPAN + 1] = (self.nsym, self.nlatin, self.shift_l, self.base_l, self.shift_o, self.ncats,
                                       aspan)
-        meta[_M_I32:_M_I32 + 7] = np.cumsum([0] + [len(a) for a in i32])
+        meta[_M_I32:_M_I32 + 8] = np.cumsum([0] + [len(a) for a in i32])
         meta[_M_I64:_M_I64 + 10] = np.cumsum([0] + [len(a) for a in i64])
         self._meta = meta
 
