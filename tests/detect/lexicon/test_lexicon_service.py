@@ -223,3 +223,26 @@ def test_refresh_checks_at_most_once_per_interval(ctx: HeguiContext) -> None:
     assert reg.detect("炸药") == []
     reg.reload()
     assert reg.detect("炸药")
+
+
+def test_snapshot_reads_what_the_orm_objects_hold(ctx: HeguiContext) -> None:
+    """``snapshot`` reads plain columns through the session's connection: the same entries, in the same
+    order, as the ORM objects of the table give (``_to_entry``)."""
+    from sqlalchemy import select
+
+    from hegui.detect.lexicon.entry import AllowPhrase
+    from hegui.detect.lexicon.service import _to_entry
+    from hegui.store.models.lexicon import LexiconAllow, LexiconTerm
+
+    svc = LexiconService(ctx)
+    svc.add("炸药", "A1.4", 3, allow=["炸药学", "化学课上的炸药"], note="a note")
+    svc.add("kill", "A1.6", 1, lang="en", source="vendor")
+    svc.add("枪支", "A1.8")
+    svc.add_allow("枪支管理", "A1.8")
+    svc.add_allow("杀毒软件")
+    version, entries, allow = svc.snapshot()
+    with ctx.db.session() as s:
+        assert entries == [_to_entry(r) for r in s.scalars(select(LexiconTerm).order_by(LexiconTerm.id))]
+        assert allow == [AllowPhrase(r.phrase, r.scope, r.source)
+                         for r in s.scalars(select(LexiconAllow).order_by(LexiconAllow.id))]
+    assert version == svc.version() and len(entries) == 3 and entries[0].allow == ("炸药学", "化学课上的炸药")

@@ -174,14 +174,16 @@ class LexiconService:
         """Version, terms and allow phrases read in ONE transaction (what the registry compiles)."""
         with self.ctx.db.session() as s:
             v = int(s.scalar(select(LexiconRevision.version).where(LexiconRevision.id == 1)) or 0)
-            # plain columns, not ORM objects: ~22k rows per reload, and every process compiles them
+            # plain columns, not ORM objects: ~22k rows per reload, and every process compiles them; read
+            # through the session's connection (same transaction), which skips the ORM's row loading
+            conn = s.connection()
             t = LexiconTerm
-            rows = s.execute(select(t.term, t.category, t.severity, t.lang, t.source, t.version, t.allow, t.note)
-                             .order_by(t.id))
+            rows = conn.execute(select(t.term, t.category, t.severity, t.lang, t.source, t.version, t.allow, t.note)
+                                .order_by(t.id))
             entries = [LexiconEntry(term, category, severity, lang, source, version,
                                     () if allow_json in ("", "[]") else tuple(json.loads(allow_json)), note)
                        for term, category, severity, lang, source, version, allow_json, note in rows]
-            allow = [AllowPhrase(phrase, scope, source) for phrase, scope, source in s.execute(
+            allow = [AllowPhrase(phrase, scope, source) for phrase, scope, source in conn.execute(
                 select(LexiconAllow.phrase, LexiconAllow.scope, LexiconAllow.source).order_by(LexiconAllow.id))]
         return v, entries, allow
 
