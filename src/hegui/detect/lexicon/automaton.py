@@ -153,7 +153,7 @@ def _pack(parent: Any, via: Any, nstates: int, nsym: int, nlatin: int, shift_l: 
 
 def _alnum(c: Any) -> bool:
     """An ASCII letter or digit (a word character for the edge tests)."""
-    return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122)
+    return bool((48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122))
 
 
 def _scan(t: Any, symlut: Any, nsym: int, nlatin: int, shift_l: int, base_l: int, shift_o: int, table: Any,
