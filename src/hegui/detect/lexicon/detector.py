@@ -164,7 +164,6 @@ class LexiconDetector:
         self._allow_all = allow_list
         self._allow_owner = owner
         self._patterns: list[str] = list(patterns)
-        self._number = patterns  # pattern → its index (``merged_with``)
         self._payloads = payloads
         self._ac = (ahocorasick_rs.BytesAhoCorasick([_utf8(p) for p in self._patterns],
                                                     matchkind=ahocorasick_rs.MatchKind.Standard)
@@ -278,7 +277,7 @@ class LexiconDetector:
         automaton's number for ``patterns[j]``, so one scan serves both (``automaton.detect_batch``)."""
         if not kernel.loaded():
             raise RuntimeError("hegui.text.kernel.load() first")
-        base = self._number
+        base = dict(zip(self._patterns, range(len(self._patterns)), strict=True))  # 3 ms; not kept (2 MB)
         number: dict[str, int] = {}  # the patterns not in this lexicon, numbered after its own
         for p in patterns:
             if p not in base and p not in number:
