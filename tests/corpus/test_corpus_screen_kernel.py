@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from hegui.corpus import screen_kernel
 from hegui.corpus.scan import JailbreakScreen
-from hegui.corpus.screen_kernel import BUSY, HARD, Dfa, FoldScreen, WordScreen
+from hegui.corpus.screen_kernel import BUSY, CUE, HARD, RUN, SQUASH, Dfa, FoldScreen, WordScreen
 from hegui.detect import jailbreak
 from hegui.detect.classifier.batch import _simple_nfkc
 from hegui.detect.jailbreak import JailbreakDetector
@@ -91,7 +91,8 @@ def test_compiled_screen_marks_cue_words_squashed_keys_and_payloads() -> None:
              "\u1e9e folds to ss"]
     batch = _fold().run(texts)
     assert batch is not None
-    assert batch.flags.tolist() == [BUSY, BUSY, BUSY, BUSY, 0, BUSY, 0, HARD]
+    assert batch.flags.tolist() == [BUSY | CUE, BUSY | SQUASH, BUSY | CUE | SQUASH, BUSY | RUN, 0, BUSY | CUE | SQUASH,
+                                    0, HARD]
 
 
 def test_compiled_screen_steps_aside_for_a_lone_surrogate() -> None:
@@ -147,3 +148,24 @@ def test_licence_markers_are_the_same_with_and_without_the_compiled_screen(texts
     finally:
         screen_kernel._STATE.clear()
         screen_kernel._STATE.update(saved)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_BATCHES)
+def test_compiled_screen_says_which_of_run_cue_and_squashed_key_it_saw(texts: list[str]) -> None:
+    """For the texts it decides: ``RUN`` exactly when a payload run is there, ``SQUASH`` exactly when a
+    squashed key is in the squashed form, ``CUE`` exactly when a cue word (either way round) is in the
+    case-folded NFKC form; ``BUSY`` when any is."""
+    screen = _screen()
+    batch = _fold().run(texts)
+    assert batch is not None
+    runs = screen.payload_runs(texts)
+    for t, f, run in zip(texts, batch.flags.tolist(), runs.tolist(), strict=True):
+        if f & HARD:
+            continue
+        folded = unicodedata.normalize("NFKC", t).casefold()
+        squashed = jailbreak._NON_WORD.sub("", folded)
+        assert bool(f & RUN) == run
+        assert bool(f & SQUASH) == any(k in squashed for k in jailbreak._SQUASHED)
+        assert bool(f & CUE) == any(w in folded for w in screen._words)
+        assert bool(f & BUSY) == bool(f & (RUN | CUE | SQUASH))

@@ -32,9 +32,9 @@ import numpy.typing as npt
 
 from hegui.corpus.screen_kernel import B64 as _B64  # JailbreakScreen's character facts
 from hegui.corpus.screen_kernel import EXPANDS as _EXPANDS
+from hegui.corpus.screen_kernel import HARD, RUN, SQUASH, FoldedBatch, FoldScreen
 from hegui.corpus.screen_kernel import HEX as _HEX
 from hegui.corpus.screen_kernel import NOT_SIMPLE as _NOT_SIMPLE
-from hegui.corpus.screen_kernel import FoldedBatch, FoldScreen
 from hegui.detect.base import Detector, Direction, Finding
 
 log = logging.getLogger(__name__)
@@ -131,8 +131,6 @@ class JailbreakScreen:
     def clears_folded(self, texts: Sequence[str], batch: FoldedBatch, which: Sequence[int]) -> list[bool]:
         """``clears`` of ``texts[i]`` for each ``i`` in ``which``, from the compiled screen's ``batch``
         (``FoldScreen.run(texts)``): its flags where the kernel decided, ``clears_many`` on the others."""
-        from hegui.corpus.screen_kernel import HARD
-
         flags = batch.flags
         out = [not flags[i] for i in which]
         hard = [k for k, i in enumerate(which) if flags[i] & HARD]
@@ -406,6 +404,13 @@ class BatchScan:
                     clear = screen.clears_many([texts[i] for i in todo], [nfkc[i] for i in todo],
                                                [folded[i] for i in todo])
                 todo = [i for i, c in zip(todo, clear, strict=True) if not c]
+                if forms is not None and hasattr(det, "detect_screened"):
+                    # what the compiled screen saw spares the detector its passes for what is not there
+                    for i in todo:
+                        f = int(forms.flags[i])
+                        self._detect(det, texts[i], i, found, errors, failed,
+                                     None if f & HARD else (bool(f & RUN), bool(f & SQUASH)))
+                    continue
             many = getattr(det, "detect_many", None)
             if many is not None and len(todo) > 1:
                 try:
@@ -518,9 +523,15 @@ class BatchScan:
             self._detect(det, texts[live[j]], live[j], found, errors, failed)
 
     def _detect(self, det: Detector, text: str, i: int, found: list[list[Finding]], errors: list[list[str]],
-                failed: list[str | None]) -> None:
+                failed: list[str | None], screened: tuple[bool, bool] | None = None) -> None:
+        """``screened``: (payload run, squashed key) as the compiled screen found them, for the jailbreak
+        detector's ``detect_screened`` (same findings as ``detect``)."""
         try:
-            out = det.detect(text, self.direction)
+            if screened is None:
+                out = det.detect(text, self.direction)
+            else:
+                out = det.detect_screened(text, self.direction,  # type: ignore[attr-defined]
+                                          payload_run=screened[0], squashed=screened[1])
         except Exception as err:
             log.error("detector %s failed: %s: %s", det.name, type(err).__name__, err)
             if det.name in self.engine.optional:

@@ -31,7 +31,9 @@ import numpy.typing as npt
 log = logging.getLogger(__name__)
 
 B64, HEX, NOT_SIMPLE, EXPANDS = 1, 2, 4, 8  # the character facts of ``JailbreakScreen._codes``
-BUSY, HARD = 1, 2  # per document: not cleared; not character-wise (the Python path decides)
+# per document: not cleared; not character-wise (the Python path decides); and why not cleared: a
+# payload run, a cue word, a squashed key (``JailbreakDetector.detect_screened`` skips the others' work)
+BUSY, HARD, RUN, CUE, SQUASH = 1, 2, 4, 8, 16
 PAYLOAD_RUN = 16  # characters in a row of one payload alphabet that ``decode_payloads`` needs
 
 
@@ -107,8 +109,9 @@ def _screen(cps: Any, starts: Any, lens: Any, codes: Any, fold: Any, word: Any, 
             cue_hits: int, sq_cls: Any, sq_step: Any, sq_hits: int, out: Any, flags: Any) -> None:
     """Per document ``d`` (``cps[starts[d]:starts[d] + lens[d]]``): its case-folded NFKC into ``out`` at
     the same positions, and ``flags[d]``: ``HARD`` at the first character that is astral or whose
-    ``fold`` is 0 (then ``out`` is incomplete), else ``BUSY`` if a payload run (``codes`` bits ``B64``,
-    ``HEX``), a cue word, or a squashed key (the automaton fed the ``word`` characters only) occurs.
+    ``fold`` is 0 (then ``out`` is incomplete), else ``BUSY`` with ``RUN``, ``CUE``, ``SQUASH`` for each
+    of these that occurs: a payload run (``codes`` bits ``B64``, ``HEX``), a cue word, a squashed key
+    (the automaton fed the ``word`` characters only).
 
     Plain Python over numpy arrays, compiled by numba (``load``)."""
     for d in range(lens.shape[0]):
@@ -127,22 +130,20 @@ def _screen(cps: Any, starts: Any, lens: Any, codes: Any, fold: Any, word: Any, 
                 f = HARD
                 break
             out[p] = g
-            if f != 0:
+            if f == BUSY | RUN | CUE | SQUASH:
                 continue
             k = codes[c]
             b64 = b64 + 1 if k & B64 else 0
             hx = hx + 1 if k & HEX else 0
             if b64 >= PAYLOAD_RUN or hx >= PAYLOAD_RUN:
-                f = BUSY
-                continue
+                f |= BUSY | RUN
             k = cue_cls[g]
             if k == 0:
                 cue = 0
             else:
                 cue = cue_step[cue + k]
                 if cue >= cue_hits:
-                    f = BUSY
-                    continue
+                    f |= BUSY | CUE
             if word[g]:
                 k = sq_cls[g]
                 if k == 0:
@@ -150,7 +151,7 @@ def _screen(cps: Any, starts: Any, lens: Any, codes: Any, fold: Any, word: Any, 
                 else:
                     sq = sq_step[sq + k]
                     if sq >= sq_hits:
-                        f = BUSY
+                        f |= BUSY | SQUASH
         flags[d] = f
 
 

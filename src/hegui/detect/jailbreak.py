@@ -272,7 +272,7 @@ class JailbreakDetector:
                 hits.append((rule, m.start(), m.end()))
         return hits
 
-    def _plain(self, text: str, direction: Direction) -> list[Finding]:
+    def _plain(self, text: str, direction: Direction, squashed: bool = True) -> list[Finding]:
         out: list[Finding] = []
         for rule, s, e in self._rules(text):
             out.append(Finding(self.name, rule.technique, "J", _SEVERITY[rule.technique], s, e, text[s:e][:200],
@@ -282,19 +282,20 @@ class JailbreakDetector:
             for rule, _, _ in self._rules(nfkc):
                 out.append(Finding(self.name, rule.technique, "J", _SEVERITY[rule.technique], 0, len(text), "",
                                    rule.score, f"{RULE_VERSION}:{rule.name}:nfkc"))
-        if not out:
-            squashed = _squash(text)
+        if not out and squashed:
+            squashed_text = _squash(text)
             for key, technique in _SQUASHED.items():
-                if key in squashed:
+                if key in squashed_text:
                     out.append(Finding(self.name, technique, "J", _SEVERITY[technique], 0, len(text), key, 0.9,
                                        f"{RULE_VERSION}:squashed"))
                     break
         return out
 
-    def _hidden(self, text: str, *, check_reversed: bool = True) -> list[Finding]:
-        """Payloads hidden by encoding or reversal; their decoded text is checked like plain text."""
+    def _hidden(self, text: str, *, check_reversed: bool = True, payload_run: bool = True) -> list[Finding]:
+        """Payloads hidden by encoding or reversal; their decoded text is checked like plain text
+        (``payload_run`` False: the caller knows there is nothing to decode)."""
         out: list[Finding] = []
-        payloads = decode_payloads(text)
+        payloads = decode_payloads(text) if payload_run else []
         cue = bool(payloads) and _DECODE_CUE.search(text) is not None  # (a regex worth skipping on prose)
         for enc, s, e, dec in payloads:
             inner = self._rules(dec)
@@ -323,6 +324,15 @@ class JailbreakDetector:
         if not text or not text.strip():
             return []
         return self._plain(text, direction) + self._hidden(text)
+
+    def detect_screened(self, text: str, direction: Direction, *, payload_run: bool, squashed: bool) -> list[Finding]:
+        """``detect``'s findings for a text a screen has looked at (the corpus audit's): ``payload_run``
+        False says it has no 16 characters in a row of a payload alphabet (so ``decode_payloads`` finds
+        nothing), ``squashed`` False that no squashed key is in its squashed form; the passes those
+        would take over the whole text are skipped."""
+        if not text or not text.strip():
+            return []
+        return self._plain(text, direction, squashed) + self._hidden(text, payload_run=payload_run)
 
     def detect_conversation(self, messages: Sequence[Mapping[str, str]] | Iterable[str]) -> list[Finding]:
         """Check each user message, then their concatenation for payloads split across messages.
