@@ -105,6 +105,11 @@ class Dfa:
         return out
 
 
+def _advance(state: int, k: int, step: Any) -> int:
+    """A ``Dfa``'s next state from ``state`` on class ``k`` (class 0: the start, without a table read)."""
+    return 0 if k == 0 else int(step[state + k])
+
+
 def _screen(cps: Any, starts: Any, lens: Any, codes: Any, fold: Any, word: Any, cue_cls: Any, cue_step: Any,
             cue_hits: int, sq_cls: Any, sq_step: Any, sq_hits: int, out: Any, flags: Any) -> None:
     """Per document ``d`` (``cps[starts[d]:starts[d] + lens[d]]``): its case-folded NFKC into ``out`` at
@@ -137,21 +142,13 @@ def _screen(cps: Any, starts: Any, lens: Any, codes: Any, fold: Any, word: Any, 
             hx = hx + 1 if k & HEX else 0
             if b64 >= PAYLOAD_RUN or hx >= PAYLOAD_RUN:
                 f |= BUSY | RUN
-            k = cue_cls[g]
-            if k == 0:
-                cue = 0
-            else:
-                cue = cue_step[cue + k]
-                if cue >= cue_hits:
-                    f |= BUSY | CUE
+            cue = _advance(cue, cue_cls[g], cue_step)
+            if cue >= cue_hits:
+                f |= BUSY | CUE
             if word[g]:
-                k = sq_cls[g]
-                if k == 0:
-                    sq = 0
-                else:
-                    sq = sq_step[sq + k]
-                    if sq >= sq_hits:
-                        f |= BUSY | SQUASH
+                sq = _advance(sq, sq_cls[g], sq_step)
+                if sq >= sq_hits:
+                    f |= BUSY | SQUASH
         flags[d] = f
 
 
@@ -171,13 +168,10 @@ def _words_in(cps: Any, starts: Any, lens: Any, classes: Any, step: Any, hits: i
             if k < 0:
                 f = HARD
                 break
-            if k == 0:
-                state = 0
-            else:
-                state = step[state + k]
-                if state >= hits:
-                    f = BUSY
-                    break
+            state = _advance(state, k, step)
+            if state >= hits:
+                f = BUSY
+                break
         flags[d] = f
 
 
@@ -196,6 +190,9 @@ def load(name: str = "screen") -> Callable[..., None] | None:
             try:
                 from hegui.text.kernel import njit
 
+                g = globals()
+                if not hasattr(g["_advance"], "py_func"):  # the kernels call the compiled one
+                    g["_advance"] = njit(_advance)
                 _STATE[name] = njit(_KERNELS[name])
             except Exception as err:
                 log.warning("corpus screen: compiled kernel %s unavailable (%s: %s)", name, type(err).__name__, err)
